@@ -1,0 +1,3 @@
+from rhetoric.cli import app
+
+app(prog_name="rhetoric")

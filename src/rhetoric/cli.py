@@ -1,0 +1,112 @@
+"""The `rhetoric` command. Heavy modules are imported inside each command so --help is fast."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from rhetoric.errors import RhetoricError
+
+app = typer.Typer(help="Label what each paragraph of a diplomatic text does.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+
+Params = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
+
+
+def _setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+
+def _guard(fn, *args, **kwargs) -> None:
+    """Run a command; a RhetoricError becomes a one-line message and exit status 2."""
+    _setup_logging()
+    try:
+        fn(*args, **kwargs)
+    except RhetoricError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def segment(
+    documents: Annotated[Path, typer.Option(help="Folder of <doc_id>.txt documents.")] = Path("data/documents"),
+    output: Annotated[Path, typer.Option(help="Paragraph table to write (Parquet).")] = Path("data/paragraphs.parquet"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Split every document into paragraphs: doc, idx, text, sha1, n_tokens."""
+    from rhetoric.stages import segment as stage
+
+    _guard(stage.run, documents, output, params)
+
+
+@app.command()
+def embed(
+    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path("data/paragraphs.parquet"),
+    store: Annotated[Path, typer.Option(help="Vector store folder (kept between runs).")] = Path("data/vectors"),
+    manifest: Annotated[Path, typer.Option(help="Which embedder made the vectors (JSON).")] = Path("data/embedding.json"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Embed every paragraph not yet in the vector store."""
+    from rhetoric.stages import embed as stage
+
+    _guard(stage.run, paragraphs, store, manifest, params)
+
+
+@app.command()
+def train(
+    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path("data/paragraphs.parquet"),
+    labels: Annotated[Path, typer.Option(help="Labeled paragraphs (JSONL).")] = Path("data/labels.jsonl"),
+    store: Annotated[Path, typer.Option(help="Vector store folder.")] = Path("data/vectors"),
+    manifest: Annotated[Path, typer.Option(help="Embedder manifest from `embed`.")] = Path("data/embedding.json"),
+    model_dir: Annotated[Path, typer.Option(help="Where to save the classifier and its card.")] = Path("models"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Split by document, select the classifier by grouped CV, save it with skops."""
+    from rhetoric.stages import train as stage
+
+    _guard(stage.run, paragraphs, labels, store, manifest, model_dir, params)
+
+
+@app.command()
+def evaluate(
+    labels: Annotated[Path, typer.Option(help="Labeled JSONL: the corpus labels (stage) or your own gold rows {text, label}.")] = Path("data/labels.jsonl"),
+    paragraphs: Annotated[Path | None, typer.Option(help="Paragraph table: given, score the held-out test documents (the DVC stage); omitted, score every row of --labels.")] = None,
+    store: Annotated[Path, typer.Option(help="Vector store folder.")] = Path("data/vectors"),
+    model_dir: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
+    reports: Annotated[Path, typer.Option(help="Where the stage writes metrics and plots.")] = Path("reports"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Score the trained model: on the test split (stage), or on any labeled JSONL."""
+    if paragraphs is not None:
+        from rhetoric.stages import evaluate as stage
+
+        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params)
+    else:
+        from rhetoric.stages import score_gold
+
+        _guard(score_gold.run, labels, model_dir, params)
+
+
+@app.command()
+def predict(
+    inputs: Annotated[list[Path], typer.Argument(help=".txt documents, .jsonl rows with 'text', or folders of them.")],
+    output: Annotated[Path | None, typer.Option(help="JSONL to write (default: standard output).")] = None,
+    summary: Annotated[Path | None, typer.Option(help="Per-document summary CSV to write.")] = None,
+    model: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
+    vectors: Annotated[Path | None, typer.Option(help="Vector store to reuse cached vectors from.")] = None,
+    params: Annotated[Path | None, typer.Option(help="params.yaml to check the model against.")] = None,
+) -> None:
+    """Label every paragraph of documents (or every row of JSONL files)."""
+    from rhetoric.stages import predict as stage
+
+    if params is None and Path("params.yaml").is_file():
+        params = Path("params.yaml")
+    _guard(stage.run, inputs, output, summary, model, vectors, params)
+
+
+def main() -> None:
+    app()

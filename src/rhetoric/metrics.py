@@ -1,0 +1,59 @@
+"""One metrics dict from labels and predictions: written to metrics.json and to MLflow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+
+
+def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+    """Accuracy, macro-F1 and per-class precision/recall/F1/support.
+
+    >>> m = classification_metrics(["a", "b", "b"], ["a", "b", "a"], ["a", "b"])
+    >>> round(m["accuracy"], 3), round(m["f1_macro"], 3), m["per_class"]["b"]["recall"]
+    (0.667, 0.667, 0.5)
+    """
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=list(labels), zero_division=0
+    )
+    return {
+        "accuracy": float(accuracy_score(y_true, y_pred)),
+        "f1_macro": float(f1_score(y_true, y_pred, labels=list(labels), average="macro", zero_division=0)),
+        "n": len(y_true),
+        "per_class": {
+            label: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
+            for label, p, r, f, s in zip(labels, precision, recall, f1, support, strict=True)
+        },
+    }
+
+
+def confusion_table(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+    """Confusion matrix with actual labels as rows and predicted labels as columns."""
+    matrix = confusion_matrix(y_true, y_pred, labels=list(labels))
+    return pd.DataFrame(matrix, index=pd.Index(labels, name="actual"), columns=list(labels))
+
+
+def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int) -> tuple[pd.DataFrame, float]:
+    """Reliability-diagram rows (bin, mean confidence, accuracy, count) and the expected
+    calibration error: how far the top probability is from how often it is right.
+
+    >>> table, ece = reliability(np.array([0.9, 0.9, 0.6]), np.array([1, 1, 0]), 2)
+    >>> round(ece, 3)
+    0.133
+    """
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, bins - 1)
+    rows, ece = [], 0.0
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
+        rows.append({"bin": round(float(edges[b] + edges[b + 1]) / 2, 3), "confidence": conf,
+                     "accuracy": acc, "count": int(mask.sum())})
+        ece += mask.mean() * abs(conf - acc)
+    return pd.DataFrame(rows, columns=["bin", "confidence", "accuracy", "count"]), float(ece)

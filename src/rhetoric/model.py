@@ -1,0 +1,157 @@
+"""Building the scikit-learn head from params, selecting it by grouped CV, saving and loading it.
+
+The head is saved with skops and loaded with an explicit list of trusted types; its
+embedder is referenced in the JSON card (name, folder, weight hash), never pickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import LinearSVC
+
+from rhetoric.errors import ModelError, ParamsError
+from rhetoric.features import TEXT_COLUMN, CueFeatures, vector_columns
+from rhetoric.io import atomic_path
+from rhetoric.params import TrainParams
+
+# Every type a saved head may contain. Anything else in a .skops file is refused.
+TRUSTED_TYPES = [
+    "builtins.slice",
+    "numpy.dtype",
+    "numpy.float64",
+    "numpy.int64",
+    "numpy.ndarray",
+    "rhetoric.features.CueFeatures",
+    "scipy.sparse._csr.csr_matrix",
+    "sklearn.calibration.CalibratedClassifierCV",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.compose._column_transformer.ColumnTransformer",
+    "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.feature_extraction.text.TfidfVectorizer",
+    "sklearn.isotonic.IsotonicRegression",
+    "sklearn.linear_model._logistic.LogisticRegression",
+    "sklearn.pipeline.Pipeline",
+    "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.svm._classes.LinearSVC",
+    "sklearn.tree._classes.DecisionTreeClassifier",
+    "sklearn.tree._tree.Tree",
+]
+
+
+def build_classifier(params: TrainParams) -> Any:
+    """The bare classifier named in params (hyperparameters are set by the search)."""
+    if params.classifier == "logistic_regression":
+        return LogisticRegression(max_iter=5000, class_weight=params.class_weight,
+                                  random_state=params.seed)
+    if params.classifier == "linear_svm":
+        return LinearSVC(class_weight=params.class_weight, random_state=params.seed, max_iter=20000)
+    return RandomForestClassifier(n_estimators=300, class_weight=params.class_weight,
+                                  random_state=params.seed, n_jobs=1)
+
+
+def build_features(features: Sequence[str], dim: int) -> ColumnTransformer:
+    parts: list[tuple[str, Any, Any]] = []
+    if "embedding" in features:
+        parts.append(("embedding", "passthrough", vector_columns(dim)))
+    if "cues" in features:
+        parts.append(("cues", Pipeline([("cues", CueFeatures()), ("scale", StandardScaler())]),
+                      TEXT_COLUMN))
+    if "tfidf" in features:
+        parts.append(("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
+                                               max_features=30000), TEXT_COLUMN))
+    unsupported = sorted(set(features) - {"embedding", "cues", "tfidf"})
+    if unsupported:
+        raise ParamsError(f"params.yaml: train.features {unsupported} are not implemented yet; "
+                          "use embedding, cues or tfidf.")
+    return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
+
+
+def build_pipeline(params: TrainParams, dim: int) -> Pipeline:
+    return Pipeline([("features", build_features(params.features, dim)),
+                     ("classifier", build_classifier(params))])
+
+
+def search_grid(params: TrainParams) -> dict[str, list[Any]]:
+    probe = build_classifier(params).get_params()
+    grid = {}
+    for key, values in params.grid().items():
+        if key not in probe:
+            raise ParamsError(
+                f"params.yaml: train.hyperparameters.{key} is not a parameter of "
+                f"{params.classifier}; valid: {', '.join(sorted(probe))}."
+            )
+        grid[f"classifier__{key}"] = values
+    return grid
+
+
+def fit_selected(
+    params: TrainParams, X: pd.DataFrame, y: Sequence[str], folds: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[Any, dict[str, Any]]:
+    """Choose hyperparameters by grouped CV macro-F1, refit on all of X, calibrate if asked.
+
+    Returns the fitted head and a record of the search (each candidate's mean and std).
+    """
+    dim = sum(1 for c in X.columns if c != TEXT_COLUMN)
+    search = GridSearchCV(build_pipeline(params, dim), search_grid(params), scoring="f1_macro",
+                          cv=folds, n_jobs=1, refit=True, error_score="raise")
+    search.fit(X, np.asarray(y))
+    candidates = [
+        {"params": {k.removeprefix("classifier__"): _plain(v) for k, v in p.items()},
+         "f1_macro_mean": float(m), "f1_macro_std": float(s)}
+        for p, m, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"],
+                           search.cv_results_["std_test_score"], strict=True)
+    ]
+    best = {k.removeprefix("classifier__"): _plain(v) for k, v in search.best_params_.items()}
+    head = search.best_estimator_
+    if params.calibration or params.classifier == "linear_svm":
+        tuned = build_pipeline(params, dim).set_params(**search.best_params_)
+        head = CalibratedClassifierCV(tuned, method=params.calibration or "sigmoid", cv=folds)
+        head.fit(X, np.asarray(y))
+    record = {"best_params": best, "cv_f1_macro": float(search.best_score_),
+              "cv_f1_macro_std": float(search.cv_results_["std_test_score"][search.best_index_]),
+              "candidates": candidates}
+    return head, record
+
+
+def _plain(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def save_head(head: Any, path: Path) -> None:
+    import skops.io as sio
+
+    with atomic_path(path) as tmp:
+        sio.dump(head, tmp)
+
+
+def load_head(path: Path) -> Any:
+    """Load a skops head, refusing any type outside TRUSTED_TYPES."""
+    import skops.io as sio
+
+    if not path.is_file():
+        raise ModelError(f"{path}: no trained classifier; run `dvc repro` to train one.")
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as error:
+        raise ModelError(f"{path}: not a readable skops file ({error}); retrain with `dvc repro`.") from None
+    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if refused:
+        raise ModelError(
+            f"{path}: contains types rhetoric does not trust: {', '.join(refused)}. "
+            "It was not made by rhetoric's train stage or has been tampered with; it was not loaded."
+        )
+    return sio.load(path, trusted=TRUSTED_TYPES)

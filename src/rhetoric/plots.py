@@ -1,0 +1,55 @@
+"""PNG plots for people (DVC renders its own from the CSVs beside them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from rhetoric.io import atomic_path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_confusion_png(confusion: pd.DataFrame, path: Path, title: str) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.imshow(confusion.to_numpy(), cmap="Blues")
+    ax.set_xticks(range(len(confusion.columns)), confusion.columns, rotation=30, ha="right")
+    ax.set_yticks(range(len(confusion.index)), confusion.index)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("actual")
+    peak = confusion.to_numpy().max() or 1
+    for i, row in enumerate(confusion.to_numpy()):
+        for j, value in enumerate(row):
+            ax.text(j, i, str(value), ha="center", va="center",
+                    color="white" if value > peak / 2 else "black")
+    ax.set_title(title)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def save_reliability_png(table: pd.DataFrame, path: Path, ece: float) -> None:
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    ax.plot(table["confidence"], table["accuracy"], marker="o", label="model")
+    ax.set_xlabel("predicted probability of the chosen label")
+    ax.set_ylabel("share correct")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"Reliability (ECE {ece:.3f})")
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

@@ -1,0 +1,1 @@
+"""Thin DVC stage entry points: parse params, read inputs, call the library, write outputs."""

@@ -1,0 +1,45 @@
+"""Stage `embed`: every paragraph -> a vector in the store, computing only missing ones."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+from tqdm import tqdm
+
+from rhetoric.embedding import Encoder, batched, choose_backend, choose_device, resolve_model
+from rhetoric.io import write_json
+from rhetoric.params import EmbedParams, read_params
+from rhetoric.vectors import VectorStore
+
+log = logging.getLogger(__name__)
+SHARD_ROWS = 4096
+
+
+def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> None:
+    params = EmbedParams.from_dict(read_params(params_file).get("embed"))
+    identity = resolve_model(params.model)
+    device = choose_device(params.device)
+    backend = choose_backend(params.backend, device)
+    # Vectors differ (slightly) by precision, so each backend has its own store.
+    key = f"{identity.key}-{backend}"
+    vectors = VectorStore(store, key)
+    sha_text = pd.read_parquet(paragraphs, columns=["sha1", "text"]).drop_duplicates("sha1")
+    missing = sha_text[~sha_text["sha1"].isin(vectors.known())]
+    encoder = None
+    if len(missing):
+        encoder = Encoder(identity, device=device, backend=backend,
+                          batch_size=params.batch_size)
+        with tqdm(total=len(missing), unit="par", desc="embed", disable=not sys.stderr.isatty()) as bar:
+            for chunk in batched(missing, SHARD_ROWS):
+                vectors.add(chunk["sha1"].tolist(), encoder.encode(chunk["text"].tolist()))
+                bar.update(len(chunk))
+    write_json(manifest, {
+        "embedder": identity.to_dict(), "key": key, "backend": backend,
+        "batch_size": params.batch_size,
+    })
+    log.info("embed: %d unique paragraphs, %d embedded now, %d from the store, %d chunked "
+             "(longer than the model's window) [%s]", len(sha_text), len(missing),
+             len(sha_text) - len(missing), encoder.chunked if encoder else 0, key)

@@ -1,0 +1,41 @@
+"""Stage and command `predict`: documents or JSONL rows -> labels and scores per paragraph."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from rhetoric.io import atomic_open, write_csv
+from rhetoric.labeler import Labeler
+from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
+from rhetoric.prediction import document_summary, expand_inputs, input_rows, label_rows
+
+log = logging.getLogger(__name__)
+
+
+def run(inputs: list[Path], output: Path | None, summary: Path | None, model_dir: Path,
+        vectors: Path | None, params_file: Path | None) -> None:
+    raw = read_params(params_file) if params_file else {}
+    segment = SegmentParams.from_dict(raw.get("segment"))
+    predict = PredictParams.from_dict(raw.get("predict"))
+    labeler = Labeler.load(model_dir)
+    if "labels" in raw:
+        labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
+    lookup = None
+    if vectors is not None:
+        from rhetoric.vectors import VectorStore
+
+        lookup = VectorStore(vectors, labeler.card["embed_params"]["store_key"]).find
+    rows = input_rows(expand_inputs(inputs), int(segment.max_document_mb * 1024 * 1024))
+    written = []
+    target = atomic_open(output) if output else contextlib.nullcontext(sys.stdout)
+    with target as handle:
+        for row in label_rows(labeler, rows, lookup=lookup):
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+            written.append({"doc": row.get("doc", ""), "label": row["label"], "scores": row["scores"]})
+    if summary is not None:
+        write_csv(summary, document_summary(written, labeler.labels, predict.low_confidence))
+    log.info("predict: %d paragraphs labeled%s", len(written), f" -> {output}" if output else "")

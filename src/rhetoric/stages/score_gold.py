@@ -1,0 +1,32 @@
+"""Command `evaluate --labels FILE`: score the trained model on the user's own gold rows."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from rhetoric.errors import DataError
+from rhetoric.evaluation import confusion_table, format_report, score
+from rhetoric.labeler import Labeler
+from rhetoric.params import EvaluateParams, read_params
+from rhetoric.prediction import jsonl_rows
+
+
+def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
+    raw = read_params(params_file) if params_file.is_file() else {}
+    params = EvaluateParams.from_dict(raw.get("evaluate"))
+    labeler = Labeler.load(model_dir)
+    if not labels_file.is_file():
+        raise DataError(f"{labels_file}: no such file.")
+    rows = list(jsonl_rows(labels_file))
+    for number, row in enumerate(rows, start=1):
+        if row.get("label") not in labeler.labels:
+            raise DataError(f"{labels_file}, row {number}: label {row.get('label')!r} is not one of "
+                            f"the model's labels ({', '.join(labeler.labels)}).")
+    if not rows:
+        raise DataError(f"{labels_file}: no rows to score.")
+    texts = [" ".join(r["text"].split()) for r in rows]
+    truth = [r["label"] for r in rows]
+    metrics, predictions, _ = score(labeler, texts, truth, None, params.calibration_bins)
+    typer.echo(format_report(metrics, confusion_table(truth, predictions["predicted"], labeler.labels)))
