@@ -11,8 +11,11 @@ import typer
 
 from rhetoric.errors import RhetoricError
 
-app = typer.Typer(help="Label what each paragraph of a diplomatic text does.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Label what each paragraph of a diplomatic text does.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 
 Params = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
 
@@ -33,8 +36,12 @@ def _guard(fn, *args, **kwargs) -> None:
 
 @app.command()
 def segment(
-    documents: Annotated[Path, typer.Option(help="Folder of <doc_id>.txt documents.")] = Path("data/documents"),
-    output: Annotated[Path, typer.Option(help="Paragraph table to write (Parquet).")] = Path("data/paragraphs.parquet"),
+    documents: Annotated[Path, typer.Option(help="Folder of <doc_id>.txt documents.")] = Path(
+        "data/documents"
+    ),
+    output: Annotated[Path, typer.Option(help="Paragraph table to write (Parquet).")] = Path(
+        "data/paragraphs.parquet"
+    ),
     params: Params = Path("params.yaml"),
 ) -> None:
     """Split every document into paragraphs: doc, idx, text, sha1, n_tokens."""
@@ -45,9 +52,15 @@ def segment(
 
 @app.command()
 def embed(
-    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path("data/paragraphs.parquet"),
-    store: Annotated[Path, typer.Option(help="Vector store folder (kept between runs).")] = Path("data/vectors"),
-    manifest: Annotated[Path, typer.Option(help="Which embedder made the vectors (JSON).")] = Path("data/embedding.json"),
+    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path(
+        "data/paragraphs.parquet"
+    ),
+    store: Annotated[Path, typer.Option(help="Vector store folder (kept between runs).")] = Path(
+        "data/vectors"
+    ),
+    manifest: Annotated[Path, typer.Option(help="Which embedder made the vectors (JSON).")] = Path(
+        "data/embedding.json"
+    ),
     params: Params = Path("params.yaml"),
 ) -> None:
     """Embed every paragraph not yet in the vector store."""
@@ -58,11 +71,17 @@ def embed(
 
 @app.command()
 def train(
-    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path("data/paragraphs.parquet"),
+    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path(
+        "data/paragraphs.parquet"
+    ),
     labels: Annotated[Path, typer.Option(help="Labeled paragraphs (JSONL).")] = Path("data/labels.jsonl"),
     store: Annotated[Path, typer.Option(help="Vector store folder.")] = Path("data/vectors"),
-    manifest: Annotated[Path, typer.Option(help="Embedder manifest from `embed`.")] = Path("data/embedding.json"),
-    model_dir: Annotated[Path, typer.Option(help="Where to save the classifier and its card.")] = Path("models"),
+    manifest: Annotated[Path, typer.Option(help="Embedder manifest from `embed`.")] = Path(
+        "data/embedding.json"
+    ),
+    model_dir: Annotated[Path, typer.Option(help="Where to save the classifier and its card.")] = Path(
+        "models"
+    ),
     params: Params = Path("params.yaml"),
 ) -> None:
     """Split by document, select the classifier by grouped CV, save it with skops."""
@@ -73,11 +92,22 @@ def train(
 
 @app.command()
 def evaluate(
-    labels: Annotated[Path, typer.Option(help="Labeled JSONL: the corpus labels (stage) or your own gold rows {text, label}.")] = Path("data/labels.jsonl"),
-    paragraphs: Annotated[Path | None, typer.Option(help="Paragraph table: given, score the held-out test documents (the DVC stage); omitted, score every row of --labels.")] = None,
+    labels: Annotated[
+        Path,
+        typer.Option(help="Labeled JSONL: the corpus labels (stage) or your own gold rows {text, label}."),
+    ] = Path("data/labels.jsonl"),
+    paragraphs: Annotated[
+        Path | None,
+        typer.Option(
+            help="Paragraph table: given, score the held-out test documents (the DVC stage); "
+            "omitted, score every row of --labels."
+        ),
+    ] = None,
     store: Annotated[Path, typer.Option(help="Vector store folder.")] = Path("data/vectors"),
     model_dir: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
-    reports: Annotated[Path, typer.Option(help="Where the stage writes metrics and plots.")] = Path("reports"),
+    reports: Annotated[Path, typer.Option(help="Where the stage writes metrics and plots.")] = Path(
+        "reports"
+    ),
     params: Params = Path("params.yaml"),
 ) -> None:
     """Score the trained model: on the test split (stage), or on any labeled JSONL."""
@@ -93,7 +123,9 @@ def evaluate(
 
 @app.command()
 def predict(
-    inputs: Annotated[list[Path], typer.Argument(help=".txt documents, .jsonl rows with 'text', or folders of them.")],
+    inputs: Annotated[
+        list[Path], typer.Argument(help=".txt documents, .jsonl rows with 'text', or folders of them.")
+    ],
     output: Annotated[Path | None, typer.Option(help="JSONL to write (default: standard output).")] = None,
     summary: Annotated[Path | None, typer.Option(help="Per-document summary CSV to write.")] = None,
     model: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),

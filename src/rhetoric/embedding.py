@@ -133,8 +133,9 @@ class Encoder:
     encoded separately and mean-pooled, so no text is silently truncated.
     """
 
-    def __init__(self, identity: EmbedderIdentity, device: str = "auto", backend: str = "auto",
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self, identity: EmbedderIdentity, device: str = "auto", backend: str = "auto", batch_size: int = 32
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
@@ -171,12 +172,16 @@ class Encoder:
         self.chunked += sum(len(w) > 1 for w in windows)
         flat = [piece for pieces in windows for piece in pieces]
         use_bf16 = self.backend == "bf16"
-        with torch.inference_mode(), torch.autocast(
-            device_type=self.device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16
+        with (
+            torch.inference_mode(),
+            torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16),
         ):
             vectors = self.model.encode(
-                flat, batch_size=self.batch_size, convert_to_numpy=True,
-                normalize_embeddings=True, show_progress_bar=progress,
+                flat,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=progress,
             ).astype(np.float32)
         return pool_windows(vectors, [len(w) for w in windows])
 
@@ -184,8 +189,8 @@ class Encoder:
 def pool_windows(vectors: np.ndarray, counts: Sequence[int]) -> np.ndarray:
     """Mean of each text's window vectors, renormalized to unit length.
 
-    >>> pool_windows(np.array([[1.0, 0.0], [0.0, 1.0], [3.0, 4.0]]), [2, 1]).round(3).tolist()
-    [[0.707, 0.707], [0.6, 0.8]]
+    >>> (pool_windows(np.array([[1.0, 0.0], [0.0, 1.0], [3.0, 4.0]]), [2, 1]) * 1000).round().tolist()
+    [[707.0, 707.0], [600.0, 800.0]]
     """
     out = np.empty((len(counts), vectors.shape[1]), dtype=np.float32)
     start = 0

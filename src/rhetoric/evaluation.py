@@ -12,8 +12,9 @@ from rhetoric.labeler import Labeler
 from rhetoric.metrics import classification_metrics, confusion_table, reliability
 
 
-def score(labeler: Labeler, texts: Sequence[str], y_true: Sequence[str],
-          vectors: np.ndarray | None, bins: int) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
+def score(
+    labeler: Labeler, texts: Sequence[str], y_true: Sequence[str], vectors: np.ndarray | None, bins: int
+) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Metrics, predictions (text, actual, predicted, confidence) and the reliability table."""
     proba = labeler.predict_proba(texts, vectors)
     predicted = [labeler.labels[i] for i in proba.argmax(axis=1)]
@@ -22,16 +23,26 @@ def score(labeler: Labeler, texts: Sequence[str], y_true: Sequence[str],
     metrics = classification_metrics(list(y_true), predicted, labeler.labels)
     table, ece = reliability(confidence, correct, bins)
     metrics["calibration_ece"] = ece
-    predictions = pd.DataFrame({"text": list(texts), "actual": list(y_true),
-                                "predicted": predicted, "confidence": confidence.round(4)})
+    predictions = pd.DataFrame(
+        {
+            "text": list(texts),
+            "actual": list(y_true),
+            "predicted": predicted,
+            "confidence": confidence.round(4),
+        }
+    )
     return metrics, predictions, table
 
 
 def format_report(metrics: dict[str, Any], confusion: pd.DataFrame) -> str:
     """A plain-text report for the terminal."""
-    lines = [f"paragraphs  {metrics['n']}", f"accuracy    {metrics['accuracy']:.3f}",
-             f"macro-F1    {metrics['f1_macro']:.3f}", "",
-             f"{'label':20s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'n':>5s}"]
+    lines = [
+        f"paragraphs  {metrics['n']}",
+        f"accuracy    {metrics['accuracy']:.3f}",
+        f"macro-F1    {metrics['f1_macro']:.3f}",
+        "",
+        f"{'label':20s} {'prec':>6s} {'recall':>6s} {'F1':>6s} {'n':>5s}",
+    ]
     for label, m in metrics["per_class"].items():
         lines.append(f"{label:20s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:5d}")
     lines += ["", "confusion (rows actual, columns predicted)", confusion.to_string()]

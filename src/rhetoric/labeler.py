@@ -53,12 +53,16 @@ class Labeler:
     def check_compatible(self, labels: Sequence[str], embed_model: str | None = None) -> None:
         """Refuse to mix a model with params it was not trained for."""
         if list(labels) != self.labels:
-            raise ModelError(f"the model was trained with labels {self.labels}, but params say "
-                             f"{list(labels)}; retrain with `dvc repro` or use a matching model.")
+            raise ModelError(
+                f"the model was trained with labels {self.labels}, but params say "
+                f"{list(labels)}; retrain with `dvc repro` or use a matching model."
+            )
         trained = self.card["embedder"]["name"]
         if embed_model is not None and embed_model != trained:
-            raise ModelError(f"the model was trained on embedder {trained!r}, but params "
-                             f"embed.model is {embed_model!r}; retrain with `dvc repro`.")
+            raise ModelError(
+                f"the model was trained on embedder {trained!r}, but params "
+                f"embed.model is {embed_model!r}; retrain with `dvc repro`."
+            )
 
     def encoder(self) -> Any:
         if self._encoder is None:
@@ -73,8 +77,9 @@ class Labeler:
                     f"{wanted['weights_sha256'][:12]}; install the same model or retrain."
                 )
             embed = self.card.get("embed_params", {})
-            self._encoder = Encoder(identity, backend=embed.get("backend", "auto"),
-                                    batch_size=embed.get("batch_size", 32))
+            self._encoder = Encoder(
+                identity, backend=embed.get("backend", "auto"), batch_size=embed.get("batch_size", 32)
+            )
         return self._encoder
 
     def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:

@@ -10,7 +10,9 @@ import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
 
 
-def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
+def classification_metrics(
+    y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
+) -> dict[str, Any]:
     """Accuracy, macro-F1 and per-class precision/recall/F1/support.
 
     >>> m = classification_metrics(["a", "b", "b"], ["a", "b", "a"], ["a", "b"])
@@ -53,7 +55,13 @@ def reliability(confidence: np.ndarray, correct: np.ndarray, bins: int) -> tuple
         if not mask.any():
             continue
         conf, acc = float(confidence[mask].mean()), float(correct[mask].mean())
-        rows.append({"bin": round(float(edges[b] + edges[b + 1]) / 2, 3), "confidence": conf,
-                     "accuracy": acc, "count": int(mask.sum())})
+        rows.append(
+            {
+                "bin": round(float(edges[b] + edges[b + 1]) / 2, 3),
+                "confidence": conf,
+                "accuracy": acc,
+                "count": int(mask.sum()),
+            }
+        )
         ece += mask.mean() * abs(conf - acc)
     return pd.DataFrame(rows, columns=["bin", "confidence", "accuracy", "count"]), float(ece)

@@ -29,7 +29,11 @@ from rhetoric.params import TrainParams
 
 # Every type a saved head may contain. Anything else in a .skops file is refused.
 TRUSTED_TYPES = [
+    "builtins.dict",
+    "builtins.list",
     "builtins.slice",
+    "builtins.str",
+    "builtins.tuple",
     "numpy.dtype",
     "numpy.float64",
     "numpy.int64",
@@ -41,11 +45,13 @@ TRUSTED_TYPES = [
     "sklearn.calibration._SigmoidCalibration",
     "sklearn.compose._column_transformer.ColumnTransformer",
     "sklearn.ensemble._forest.RandomForestClassifier",
+    "sklearn.feature_extraction.text.TfidfTransformer",
     "sklearn.feature_extraction.text.TfidfVectorizer",
     "sklearn.isotonic.IsotonicRegression",
     "sklearn.linear_model._logistic.LogisticRegression",
     "sklearn.pipeline.Pipeline",
     "sklearn.preprocessing._data.StandardScaler",
+    "sklearn.preprocessing._function_transformer.FunctionTransformer",
     "sklearn.svm._classes.LinearSVC",
     "sklearn.tree._classes.DecisionTreeClassifier",
     "sklearn.tree._tree.Tree",
@@ -55,12 +61,12 @@ TRUSTED_TYPES = [
 def build_classifier(params: TrainParams) -> Any:
     """The bare classifier named in params (hyperparameters are set by the search)."""
     if params.classifier == "logistic_regression":
-        return LogisticRegression(max_iter=5000, class_weight=params.class_weight,
-                                  random_state=params.seed)
+        return LogisticRegression(max_iter=5000, class_weight=params.class_weight, random_state=params.seed)
     if params.classifier == "linear_svm":
         return LinearSVC(class_weight=params.class_weight, random_state=params.seed, max_iter=20000)
-    return RandomForestClassifier(n_estimators=300, class_weight=params.class_weight,
-                                  random_state=params.seed, n_jobs=1)
+    return RandomForestClassifier(
+        n_estimators=300, class_weight=params.class_weight, random_state=params.seed, n_jobs=1
+    )
 
 
 def build_features(features: Sequence[str], dim: int) -> ColumnTransformer:
@@ -68,21 +74,28 @@ def build_features(features: Sequence[str], dim: int) -> ColumnTransformer:
     if "embedding" in features:
         parts.append(("embedding", "passthrough", vector_columns(dim)))
     if "cues" in features:
-        parts.append(("cues", Pipeline([("cues", CueFeatures()), ("scale", StandardScaler())]),
-                      TEXT_COLUMN))
+        parts.append(("cues", Pipeline([("cues", CueFeatures()), ("scale", StandardScaler())]), TEXT_COLUMN))
     if "tfidf" in features:
-        parts.append(("tfidf", TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True,
-                                               max_features=30000), TEXT_COLUMN))
+        parts.append(
+            (
+                "tfidf",
+                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=30000),
+                TEXT_COLUMN,
+            )
+        )
     unsupported = sorted(set(features) - {"embedding", "cues", "tfidf"})
     if unsupported:
-        raise ParamsError(f"params.yaml: train.features {unsupported} are not implemented yet; "
-                          "use embedding, cues or tfidf.")
+        raise ParamsError(
+            f"params.yaml: train.features {unsupported} are not implemented yet; "
+            "use embedding, cues or tfidf."
+        )
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
 
 def build_pipeline(params: TrainParams, dim: int) -> Pipeline:
-    return Pipeline([("features", build_features(params.features, dim)),
-                     ("classifier", build_classifier(params))])
+    return Pipeline(
+        [("features", build_features(params.features, dim)), ("classifier", build_classifier(params))]
+    )
 
 
 def search_grid(params: TrainParams) -> dict[str, list[Any]]:
@@ -99,21 +112,38 @@ def search_grid(params: TrainParams) -> dict[str, list[Any]]:
 
 
 def fit_selected(
-    params: TrainParams, X: pd.DataFrame, y: Sequence[str], folds: list[tuple[np.ndarray, np.ndarray]],
+    params: TrainParams,
+    X: pd.DataFrame,
+    y: Sequence[str],
+    folds: list[tuple[np.ndarray, np.ndarray]],
 ) -> tuple[Any, dict[str, Any]]:
     """Choose hyperparameters by grouped CV macro-F1, refit on all of X, calibrate if asked.
 
     Returns the fitted head and a record of the search (each candidate's mean and std).
     """
     dim = sum(1 for c in X.columns if c != TEXT_COLUMN)
-    search = GridSearchCV(build_pipeline(params, dim), search_grid(params), scoring="f1_macro",
-                          cv=folds, n_jobs=1, refit=True, error_score="raise")
+    search = GridSearchCV(
+        build_pipeline(params, dim),
+        search_grid(params),
+        scoring="f1_macro",
+        cv=folds,
+        n_jobs=1,
+        refit=True,
+        error_score="raise",
+    )
     search.fit(X, np.asarray(y))
     candidates = [
-        {"params": {k.removeprefix("classifier__"): _plain(v) for k, v in p.items()},
-         "f1_macro_mean": float(m), "f1_macro_std": float(s)}
-        for p, m, s in zip(search.cv_results_["params"], search.cv_results_["mean_test_score"],
-                           search.cv_results_["std_test_score"], strict=True)
+        {
+            "params": {k.removeprefix("classifier__"): _plain(v) for k, v in p.items()},
+            "f1_macro_mean": float(m),
+            "f1_macro_std": float(s),
+        }
+        for p, m, s in zip(
+            search.cv_results_["params"],
+            search.cv_results_["mean_test_score"],
+            search.cv_results_["std_test_score"],
+            strict=True,
+        )
     ]
     best = {k.removeprefix("classifier__"): _plain(v) for k, v in search.best_params_.items()}
     head = search.best_estimator_
@@ -121,9 +151,12 @@ def fit_selected(
         tuned = build_pipeline(params, dim).set_params(**search.best_params_)
         head = CalibratedClassifierCV(tuned, method=params.calibration or "sigmoid", cv=folds)
         head.fit(X, np.asarray(y))
-    record = {"best_params": best, "cv_f1_macro": float(search.best_score_),
-              "cv_f1_macro_std": float(search.cv_results_["std_test_score"][search.best_index_]),
-              "candidates": candidates}
+    record = {
+        "best_params": best,
+        "cv_f1_macro": float(search.best_score_),
+        "cv_f1_macro_std": float(search.cv_results_["std_test_score"][search.best_index_]),
+        "candidates": candidates,
+    }
     return head, record
 
 
@@ -138,20 +171,47 @@ def save_head(head: Any, path: Path) -> None:
         sio.dump(head, tmp)
 
 
+def schema_types(path: Path) -> set[str]:
+    """Every `module.Class` a skops file would instantiate, read from its schema."""
+    import json
+    import zipfile
+
+    types: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if "__class__" in node and "__module__" in node:
+                types.add(f"{node['__module__']}.{node['__class__']}")
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    with zipfile.ZipFile(path) as archive:
+        walk(json.loads(archive.read("schema.json")))
+    return types
+
+
 def load_head(path: Path) -> Any:
-    """Load a skops head, refusing any type outside TRUSTED_TYPES."""
+    """Load a skops head, refusing any type outside TRUSTED_TYPES.
+
+    skops trusts many scikit-learn types by default; rhetoric checks every type in
+    the file against its own explicit list first, so only heads its train stage can
+    produce are loaded.
+    """
     import skops.io as sio
 
     if not path.is_file():
         raise ModelError(f"{path}: no trained classifier; run `dvc repro` to train one.")
     try:
-        untrusted = sio.get_untrusted_types(file=path)
-    except Exception as error:
+        found = schema_types(path)
+    except Exception as error:  # zipfile, JSON and key errors all mean "not a skops file"
         raise ModelError(f"{path}: not a readable skops file ({error}); retrain with `dvc repro`.") from None
-    refused = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    refused = sorted(found - set(TRUSTED_TYPES))
     if refused:
         raise ModelError(
             f"{path}: contains types rhetoric does not trust: {', '.join(refused)}. "
             "It was not made by rhetoric's train stage or has been tampered with; it was not loaded."
         )
-    return sio.load(path, trusted=TRUSTED_TYPES)
+    return sio.load(path, trusted=sorted(found))

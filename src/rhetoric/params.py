@@ -78,8 +78,7 @@ def _coerce(field: str, value: Any, expected: Any) -> Any:
         return value
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
         raise ParamsError(
-            f"params.yaml: {field} must be {expected.__name__}, got {value!r} "
-            f"({type(value).__name__})."
+            f"params.yaml: {field} must be {expected.__name__}, got {value!r} ({type(value).__name__})."
         )
     return value
 

@@ -29,8 +29,9 @@ def save_confusion_png(confusion: pd.DataFrame, path: Path, title: str) -> None:
     peak = confusion.to_numpy().max() or 1
     for i, row in enumerate(confusion.to_numpy()):
         for j, value in enumerate(row):
-            ax.text(j, i, str(value), ha="center", va="center",
-                    color="white" if value > peak / 2 else "black")
+            ax.text(
+                j, i, str(value), ha="center", va="center", color="white" if value > peak / 2 else "black"
+            )
     ax.set_title(title)
     fig.tight_layout()
     with atomic_path(path) as tmp:

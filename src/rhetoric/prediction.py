@@ -27,8 +27,10 @@ def expand_inputs(paths: Sequence[Path]) -> list[Path]:
         elif not path.exists():
             raise DataError(f"{path}: no such file or folder.")
         elif path.suffix not in SUPPORTED:
-            raise DataError(f"{path}: unsupported file type {path.suffix!r}; give .txt documents "
-                            "or .jsonl rows with a 'text' field.")
+            raise DataError(
+                f"{path}: unsupported file type {path.suffix!r}; give .txt documents "
+                "or .jsonl rows with a 'text' field."
+            )
         else:
             files.append(path)
     if not files:
@@ -72,8 +74,9 @@ def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
         yield batch
 
 
-def label_rows(labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int = 1024,
-               lookup: Any = None) -> Iterator[dict[str, Any]]:
+def label_rows(
+    labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int = 1024, lookup: Any = None
+) -> Iterator[dict[str, Any]]:
     """Each input row with `label` and `scores` added, in input order.
 
     `lookup(sha1s) -> (vectors or None per row)` may supply cached vectors.
@@ -83,8 +86,11 @@ def label_rows(labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int
         vectors = embed_with_cache(labeler, texts, lookup)
         proba = labeler.predict_proba(texts, vectors)
         for row, p in zip(batch, proba, strict=True):
-            yield {**row, "label": labeler.labels[int(p.argmax())],
-                   "scores": {label: round(float(v), 6) for label, v in zip(labeler.labels, p, strict=True)}}
+            yield {
+                **row,
+                "label": labeler.labels[int(p.argmax())],
+                "scores": {label: round(float(v), 6) for label, v in zip(labeler.labels, p, strict=True)},
+            }
 
 
 def embed_with_cache(labeler: Labeler, texts: list[str], lookup: Any) -> np.ndarray:
@@ -101,8 +107,9 @@ def embed_with_cache(labeler: Labeler, texts: list[str], lookup: Any) -> np.ndar
 
 def document_summary(rows: Iterable[dict[str, Any]], labels: Sequence[str], low: float) -> pd.DataFrame:
     """Per document: paragraph count, count and share of each label, confidence."""
-    records = [{"doc": r.get("doc", ""), "label": r["label"], "confidence": max(r["scores"].values())}
-               for r in rows]
+    records = [
+        {"doc": r.get("doc", ""), "label": r["label"], "confidence": max(r["scores"].values())} for r in rows
+    ]
     frame = pd.DataFrame(records, columns=["doc", "label", "confidence"])
     counts = pd.crosstab(frame["doc"], frame["label"]).reindex(columns=list(labels), fill_value=0)
     summary = pd.DataFrame({"paragraphs": counts.sum(axis=1)})

@@ -16,9 +16,9 @@ from mlflow.pyfunc import PythonModel
 
 class ParagraphClassifier(PythonModel):
     def load_context(self, context: Any) -> None:
+        from rhetoric.io import read_json
         from rhetoric.labeler import Labeler
         from rhetoric.model import load_head
-        from rhetoric.io import read_json
 
         card = read_json(Path(context.artifacts["card"]))
         self.labeler = Labeler(load_head(Path(context.artifacts["classifier"])), card)

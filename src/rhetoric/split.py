@@ -63,7 +63,9 @@ def train_test_split_grouped(
     return np.sort(train_idx), np.sort(test_idx)
 
 
-def cv_folds(labels: pd.Series, groups: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+def cv_folds(
+    labels: pd.Series, groups: np.ndarray, folds: int, seed: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """Grouped, stratified cross-validation folds (as index pairs) for model selection."""
     check_enough_examples(labels, groups, folds)
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)

@@ -54,8 +54,9 @@ def experiment_id(mlflow: Any) -> str:
 
 def git_commit(root: Path) -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                             text=True, check=True, timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=10
+        )
         return out.stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -63,8 +64,11 @@ def git_commit(root: Path) -> str:
 
 def _flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
     flat = flatten(metrics, f"{prefix}.")
-    return {k.replace("per_class.", ""): float(v) for k, v in flat.items()
-            if isinstance(v, int | float) and not isinstance(v, bool)}
+    return {
+        k.replace("per_class.", ""): float(v)
+        for k, v in flat.items()
+        if isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def log_run(
@@ -84,9 +88,13 @@ def log_run(
     try:
         return _log_run(params, cv, test_metrics, data_digest, artifacts, model_dir, input_example)
     except Exception as error:  # any store failure: keep the stage's outputs, say why
-        log.warning("MLflow logging failed (%s: %s); the DVC outputs are written, the run is "
-                    "not recorded. Check MLFLOW_TRACKING_URI=%s.", type(error).__name__, error,
-                    tracking_uri())
+        log.warning(
+            "MLflow logging failed (%s: %s); the DVC outputs are written, the run is "
+            "not recorded. Check MLFLOW_TRACKING_URI=%s.",
+            type(error).__name__,
+            error,
+            tracking_uri(),
+        )
         return None
 
 
@@ -102,18 +110,29 @@ def _log_run(params, cv, test_metrics, data_digest, artifacts, model_dir, input_
     with mlflow.start_run(experiment_id=experiment_id(mlflow), tags=tags) as run:
         flat = {k: str(v)[:6000] for k, v in flatten(params).items()}
         mlflow.log_params(flat)
-        mlflow.log_metrics({"cv.f1_macro": cv["cv_f1_macro"], "cv.f1_macro_std": cv["cv_f1_macro_std"],
-                            **_flat_metrics("test", test_metrics)})
+        mlflow.log_metrics(
+            {
+                "cv.f1_macro": cv["cv_f1_macro"],
+                "cv.f1_macro_std": cv["cv_f1_macro_std"],
+                **_flat_metrics("test", test_metrics),
+            }
+        )
         for path in artifacts:
             mlflow.log_artifact(str(path), artifact_path="evaluation")
         example = pd.DataFrame({"text": input_example})
-        output = pd.DataFrame({"label": ["greeting"] * len(example),
-                               **{f"p_{l}": [0.25] * len(example) for l in params["labels"]}})
+        output = pd.DataFrame(
+            {
+                "label": ["greeting"] * len(example),
+                **{f"p_{name}": [0.25] * len(example) for name in params["labels"]},
+            }
+        )
         mlflow.pyfunc.log_model(
             name="model",
             python_model=str(SERVING_CODE),
-            artifacts={"classifier": str(model_dir / "classifier.skops"),
-                       "card": str(model_dir / "card.json")},
+            artifacts={
+                "classifier": str(model_dir / "classifier.skops"),
+                "card": str(model_dir / "card.json"),
+            },
             signature=infer_signature(example, output),
             input_example=example,
             registered_model_name=REGISTERED_MODEL,

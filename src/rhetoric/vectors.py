@@ -45,10 +45,12 @@ class VectorStore:
         path = self.folder / f"part-{number:06d}.parquet"
         dim = vectors.shape[1]
         flat = pa.array(np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1))
-        table = pa.table({
-            "sha1": pa.array(list(sha1s), pa.string()),
-            "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
-        })
+        table = pa.table(
+            {
+                "sha1": pa.array(list(sha1s), pa.string()),
+                "vector": pa.FixedSizeListArray.from_arrays(flat, dim),
+            }
+        )
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
         return path

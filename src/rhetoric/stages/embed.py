@@ -30,16 +30,26 @@ def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> Non
     missing = sha_text[~sha_text["sha1"].isin(vectors.known())]
     encoder = None
     if len(missing):
-        encoder = Encoder(identity, device=device, backend=backend,
-                          batch_size=params.batch_size)
+        encoder = Encoder(identity, device=device, backend=backend, batch_size=params.batch_size)
         with tqdm(total=len(missing), unit="par", desc="embed", disable=not sys.stderr.isatty()) as bar:
             for chunk in batched(missing, SHARD_ROWS):
                 vectors.add(chunk["sha1"].tolist(), encoder.encode(chunk["text"].tolist()))
                 bar.update(len(chunk))
-    write_json(manifest, {
-        "embedder": identity.to_dict(), "key": key, "backend": backend,
-        "batch_size": params.batch_size,
-    })
-    log.info("embed: %d unique paragraphs, %d embedded now, %d from the store, %d chunked "
-             "(longer than the model's window) [%s]", len(sha_text), len(missing),
-             len(sha_text) - len(missing), encoder.chunked if encoder else 0, key)
+    write_json(
+        manifest,
+        {
+            "embedder": identity.to_dict(),
+            "key": key,
+            "backend": backend,
+            "batch_size": params.batch_size,
+        },
+    )
+    log.info(
+        "embed: %d unique paragraphs, %d embedded now, %d from the store, %d chunked "
+        "(longer than the model's window) [%s]",
+        len(sha_text),
+        len(missing),
+        len(sha_text) - len(missing),
+        encoder.chunked if encoder else 0,
+        key,
+    )

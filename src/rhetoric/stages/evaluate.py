@@ -18,8 +18,9 @@ from rhetoric.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 
-def run(paragraphs: Path, labels_file: Path, store: Path, model_dir: Path, reports: Path,
-        params_file: Path) -> None:
+def run(
+    paragraphs: Path, labels_file: Path, store: Path, model_dir: Path, reports: Path, params_file: Path
+) -> None:
     raw = read_params(params_file)
     labels = parse_labels(raw.get("labels"))
     params = EvaluateParams.from_dict(raw.get("evaluate"))
@@ -28,35 +29,59 @@ def run(paragraphs: Path, labels_file: Path, store: Path, model_dir: Path, repor
     labeled = match_labels(pd.read_parquet(paragraphs), read_labels(labels_file, labels), str(labels_file))
     test = labeled[labeled["doc"].isin(labeler.card["split"]["test_docs"])].reset_index(drop=True)
     vectors = VectorStore(store, labeler.card["embed_params"]["store_key"]).lookup(test["sha1"].tolist())
-    metrics, predictions, reliability = score(labeler, test["text"], test["label"], vectors,
-                                              params.calibration_bins)
+    metrics, predictions, reliability = score(
+        labeler, test["text"], test["label"], vectors, params.calibration_bins
+    )
     predictions.insert(0, "doc", test["doc"])
     predictions.insert(1, "idx", test["idx"])
     confusion = confusion_table(predictions["actual"], predictions["predicted"], labels)
     selection = labeler.card["selection"]
-    write_json(reports / "metrics.json", {
-        "test": metrics,
-        "cv": {"f1_macro": selection["cv_f1_macro"], "f1_macro_std": selection["cv_f1_macro_std"]},
-    })
+    write_json(
+        reports / "metrics.json",
+        {
+            "test": metrics,
+            "cv": {"f1_macro": selection["cv_f1_macro"], "f1_macro_std": selection["cv_f1_macro_std"]},
+        },
+    )
     plots = reports / "plots"
     write_csv(plots / "confusion.csv", confusion_pairs(predictions))
     write_csv(plots / "reliability.csv", reliability)
-    write_csv(plots / "per_class_f1.csv", pd.DataFrame(
-        [{"label": k, "f1": v["f1"]} for k, v in metrics["per_class"].items()]))
-    save_confusion_png(confusion, reports / "confusion.png",
-                       f"Test documents: macro-F1 {metrics['f1_macro']:.3f}")
+    write_csv(
+        plots / "per_class_f1.csv",
+        pd.DataFrame([{"label": k, "f1": v["f1"]} for k, v in metrics["per_class"].items()]),
+    )
+    save_confusion_png(
+        confusion, reports / "confusion.png", f"Test documents: macro-F1 {metrics['f1_macro']:.3f}"
+    )
     save_reliability_png(reliability, reports / "reliability.png", metrics["calibration_ece"])
     wrong = predictions[predictions["actual"] != predictions["predicted"]]
     write_jsonl(reports / "misclassified.jsonl", wrong.to_dict("records"))
     from rhetoric.tracking import log_run
 
     run_id = log_run(
-        {"labels": list(labels), "embed": labeler.card["embedder"] | labeler.card["embed_params"],
-         "train": labeler.card["train_params"], "evaluate": params.to_dict()},
-        selection, metrics, labeler.card["data_digest"],
-        [reports / "metrics.json", reports / "confusion.png", reports / "reliability.png",
-         reports / "misclassified.jsonl", model_dir / "card.json"],
-        model_dir, test["text"].head(2).tolist(),
+        {
+            "labels": list(labels),
+            "embed": labeler.card["embedder"] | labeler.card["embed_params"],
+            "train": labeler.card["train_params"],
+            "evaluate": params.to_dict(),
+        },
+        selection,
+        metrics,
+        labeler.card["data_digest"],
+        [
+            reports / "metrics.json",
+            reports / "confusion.png",
+            reports / "reliability.png",
+            reports / "misclassified.jsonl",
+            model_dir / "card.json",
+        ],
+        model_dir,
+        test["text"].head(2).tolist(),
     )
-    log.info("evaluate: %d test paragraphs, accuracy %.3f, macro-F1 %.3f (MLflow run %s)",
-             metrics["n"], metrics["accuracy"], metrics["f1_macro"], run_id or "not recorded")
+    log.info(
+        "evaluate: %d test paragraphs, accuracy %.3f, macro-F1 %.3f (MLflow run %s)",
+        metrics["n"],
+        metrics["accuracy"],
+        metrics["f1_macro"],
+        run_id or "not recorded",
+    )

@@ -16,8 +16,14 @@ from rhetoric.prediction import document_summary, expand_inputs, input_rows, lab
 log = logging.getLogger(__name__)
 
 
-def run(inputs: list[Path], output: Path | None, summary: Path | None, model_dir: Path,
-        vectors: Path | None, params_file: Path | None) -> None:
+def run(
+    inputs: list[Path],
+    output: Path | None,
+    summary: Path | None,
+    model_dir: Path,
+    vectors: Path | None,
+    params_file: Path | None,
+) -> None:
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))

@@ -22,8 +22,10 @@ def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
     rows = list(jsonl_rows(labels_file))
     for number, row in enumerate(rows, start=1):
         if row.get("label") not in labeler.labels:
-            raise DataError(f"{labels_file}, row {number}: label {row.get('label')!r} is not one of "
-                            f"the model's labels ({', '.join(labeler.labels)}).")
+            raise DataError(
+                f"{labels_file}, row {number}: label {row.get('label')!r} is not one of "
+                f"the model's labels ({', '.join(labeler.labels)})."
+            )
     if not rows:
         raise DataError(f"{labels_file}: no rows to score.")
     texts = [" ".join(r["text"].split()) for r in rows]

@@ -16,6 +16,11 @@ def run(documents: Path, output: Path, params_file: Path) -> None:
     params = SegmentParams.from_dict(read_params(params_file).get("segment"))
     paragraphs, summary = segment_folder(documents, int(params.max_document_mb * 1024 * 1024))
     write_parquet(output, paragraphs)
-    log.info("segment: %d documents, %d paragraphs, %d empty documents skipped%s -> %s",
-             summary.documents, summary.paragraphs, len(summary.skipped_empty),
-             f" ({', '.join(summary.skipped_empty)})" if summary.skipped_empty else "", output)
+    log.info(
+        "segment: %d documents, %d paragraphs, %d empty documents skipped%s -> %s",
+        summary.documents,
+        summary.paragraphs,
+        len(summary.skipped_empty),
+        f" ({', '.join(summary.skipped_empty)})" if summary.skipped_empty else "",
+        output,
+    )

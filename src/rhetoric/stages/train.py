@@ -20,8 +20,9 @@ from rhetoric.vectors import VectorStore
 log = logging.getLogger(__name__)
 
 
-def run(paragraphs: Path, labels_file: Path, store: Path, manifest_file: Path,
-        model_dir: Path, params_file: Path) -> None:
+def run(
+    paragraphs: Path, labels_file: Path, store: Path, manifest_file: Path, model_dir: Path, params_file: Path
+) -> None:
     raw = read_params(params_file)
     labels = parse_labels(raw.get("labels"))
     params = TrainParams.from_dict(raw.get("train"))
@@ -33,12 +34,30 @@ def run(paragraphs: Path, labels_file: Path, store: Path, manifest_file: Path,
     folds = cv_folds(train["label"], groups[train_idx], params.cv_folds, params.seed)
     vectors = VectorStore(store, manifest["key"]).lookup(train["sha1"].tolist())
     head, search = fit_selected(params, feature_frame(train["text"], vectors), train["label"], folds)
-    counts = {"labeled": len(labeled), "train": len(train_idx), "test": len(test_idx),
-              **duplicate_report(labeled)}
-    card = build_card(list(labels), manifest, params.to_dict(), data_digest(labeled), search,
-                      sorted(set(train["doc"])), sorted(set(labeled.iloc[test_idx]["doc"])), counts)
+    counts = {
+        "labeled": len(labeled),
+        "train": len(train_idx),
+        "test": len(test_idx),
+        **duplicate_report(labeled),
+    }
+    card = build_card(
+        list(labels),
+        manifest,
+        params.to_dict(),
+        data_digest(labeled),
+        search,
+        sorted(set(train["doc"])),
+        sorted(set(labeled.iloc[test_idx]["doc"])),
+        counts,
+    )
     save_head(head, model_dir / HEAD_FILE)
     write_json(model_dir / CARD_FILE, card)
-    log.info("train: %d labeled paragraphs (%d train / %d test), CV macro-F1 %.3f with %s -> %s",
-             len(labeled), len(train_idx), len(test_idx), search["cv_f1_macro"],
-             search["best_params"], model_dir)
+    log.info(
+        "train: %d labeled paragraphs (%d train / %d test), CV macro-F1 %.3f with %s -> %s",
+        len(labeled),
+        len(train_idx),
+        len(test_idx),
+        search["cv_f1_macro"],
+        search["best_params"],
+        model_dir,
+    )

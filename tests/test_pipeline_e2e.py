@@ -1,0 +1,107 @@
+"""The real pipeline, end to end: `dvc repro` on a slice of the shipped corpus in a temp folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+pytestmark = pytest.mark.slow
+N_DOCS = 20
+
+
+def run(cmd: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    env.pop("DVC_ROOT", None)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, f"{cmd} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
+    """A small copy of the project: code config, the first labeled documents, their labels."""
+    work = tmp_path_factory.mktemp("project")
+    labels = [json.loads(line) for line in (root / "data/labels.jsonl").read_text().splitlines()]
+    docs = sorted({row["doc"] for row in labels})[:N_DOCS]
+    (work / "data/documents").mkdir(parents=True)
+    for doc in docs:
+        shutil.copy(root / f"data/documents/{doc}.txt", work / f"data/documents/{doc}.txt")
+    (work / "data/labels.jsonl").write_text(
+        "".join(json.dumps(r) + "\n" for r in labels if r["doc"] in docs), encoding="utf-8"
+    )
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["train"].update(test_size=0.34, cv_folds=3, hyperparameters={"C": [1.0]})
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    shutil.copy(root / "dvc.yaml", work / "dvc.yaml")
+    shutil.copytree(root / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    (work / ".gitignore").write_text("mlflow.db\nmlartifacts/\n/data/vectors/\nsrc/\n")
+    run(["git", "init", "-q"], work)
+    run(["dvc", "init", "-q"], work)
+    run(["git", "add", "-A"], work)
+    run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "fixture"], work)
+    run(["dvc", "repro"], work)
+    return work
+
+
+def test_repro_writes_every_output(project: Path) -> None:
+    paragraphs = pd.read_parquet(project / "data/paragraphs.parquet")
+    assert list(paragraphs.columns) == ["doc", "idx", "text", "sha1", "n_tokens"]
+    card = json.loads((project / "models/card.json").read_text())
+    assert card["embedder"]["weights_sha256"].startswith("53aa5117")
+    assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert 0.0 <= metrics["test"]["f1_macro"] <= 1.0
+    assert set(metrics["test"]["per_class"]) == set(card["labels"])
+    assert (project / "reports/confusion.png").stat().st_size > 1000
+    predictions = [
+        json.loads(line) for line in (project / "data/predictions/paragraphs.jsonl").read_text().splitlines()
+    ]
+    assert len(predictions) == len(paragraphs)
+    assert set(predictions[0]) == {"doc", "idx", "text", "label", "scores"}
+    assert abs(sum(predictions[0]["scores"].values()) - 1) < 1e-3
+    summary = pd.read_csv(project / "data/predictions/documents.csv")
+    assert summary["paragraphs"].sum() == len(paragraphs)
+
+
+def test_run_is_recorded_in_mlflow(project: Path) -> None:
+    with sqlite3.connect(project / "mlflow.db") as db:
+        runs = db.execute("select run_uuid from runs where status='FINISHED'").fetchall()
+        params = dict(db.execute("select key, value from params").fetchall())
+        metrics = {k for (k,) in db.execute("select distinct key from metrics")}
+        aliases = db.execute("select alias from registered_model_aliases").fetchall()
+    assert len(runs) == 1
+    assert params["train.cv_folds"] == "3"
+    assert {"test.f1_macro", "cv.f1_macro", "test.greeting.f1"} <= metrics
+    assert ("candidate",) in aliases
+
+
+def test_second_repro_runs_nothing(project: Path) -> None:
+    out = run(["dvc", "repro"], project).stdout
+    assert "Running stage" not in out
+
+
+def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
+    run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
+    with sqlite3.connect(project / "mlflow.db") as db:
+        values = {v for (v,) in db.execute("select value from params where key='train.hyperparameters.C'")}
+    assert "2.0" in values
+
+
+def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> None:
+    out = run(["rhetoric", "predict", *map(str, seed_files), "--model", str(project / "models")], project)
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    from rhetoric.segment import segment_document
+
+    expected = sum(len(segment_document(p.read_text(encoding="utf-8"))) for p in seed_files)
+    assert len(rows) == expected
+    assert {r["label"] for r in rows} <= {"greeting", "historical_claim", "future_commitment", "other"}
