@@ -43,13 +43,28 @@ _COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in CUES.
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}, \w+ \d{1,2}")
 
 
+_ABBREVIATION = re.compile(
+    r"(\b(Mr|Mrs|Ms|Dr|Hon|Rt|St|No|Nos|Gen|Lt|Col|Maj|Amb|Sen|Rep|Gov|Prof|Jr|Sr|Co|Inc|Ltd|"
+    r"Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|vs|etc|[A-Z])|^\(?\d{1,3}[.)]?)\.$"
+)
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph, by end punctuation followed by a capital.
+    """Sentences of a paragraph: end punctuation followed by a capital, except after
+    abbreviations ("Mr.", "H.E.") and list numbers ("1.").
 
     >>> split_sentences("We met in 1961. We will continue! Thanks.")
     ['We met in 1961.', 'We will continue!', 'Thanks.']
+    >>> split_sentences("1. Mr. Li met H.E. Ms. Tran. They agreed.")
+    ['1. Mr. Li met H.E. Ms. Tran.', 'They agreed.']
     """
-    return [s for s in _SENTENCE_END.split(text.strip()) if s]
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(text.strip()):
+        if sentences and _ABBREVIATION.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        elif piece:
+            sentences.append(piece)
+    return sentences
 
 
 def cue_vector(text: str) -> list[float]:

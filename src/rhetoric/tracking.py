@@ -38,6 +38,9 @@ def _mlflow() -> Any:
     os.environ.setdefault("DO_NOT_TRACK", "true")
     # sqlite stores several queued experiments may write at once: wait, don't fail.
     os.environ.setdefault("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
+    # An unreachable tracking server should cost seconds, not MLflow's default minutes of retries.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
     import mlflow
 
     mlflow.set_tracking_uri(tracking_uri())
