@@ -20,24 +20,51 @@ TEXT_COLUMN = "text"
 _SENTENCE_END = re.compile(r"(?<=[.!?;])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 
 CUES: dict[str, str] = {
-    "future": r"\b(will|shall|would like to|wish to|intends?|ready to|stands? ready|willing to|"
-    r"continue to|continues to|further|look(s|ing)? forward|commit(ted|ment)?|pledged?|vow(ed|s)?|"
-    r"must|should|need to|call(s|ed)? (on|upon)|urged?|agreed|reaffirm(ed|s)?|determined to|"
-    r"going forward|from now on|in the future|next year|upcoming|aim(s|ed)? to|plan(s|ned)? to|"
-    r"promised?|work together|join hands|consensus|signed .{0,40}(agreement|memorand)|"
-    r"stand with|remain(s)? (committed|ready))\b",
-    "greeting": r"\b(congratulat\w*|felicitations?|greetings?|best wishes|good wishes|warm(est)? wishes|"
-    r"wish(es|ed)?|thank(s|ed)?|gratitude|grateful|appreciat\w*|condolences?|sympath(y|ies)|"
-    r"mourn\w*|welcome[ds]?|salute[sd]?|reception|banquet|wreaths?|floral baskets?|toast(s|ed)?|"
-    r"honou?r to|on (the )?occasion of|happy|prosperity|cordial|heartfelt|sincere)\b",
-    "history": r"\b(1[89]\d\d|20[0-2]\d|over the (past|last)|since|years ago|history|historic\w*|"
-    r"established|was signed|were signed|forged|laid|founded|achieved|has (been|become|developed|"
-    r"grown|withstood)|have (been|developed|grown|stood|supported|maintained)|tradition(al)?|"
-    r"decades?|generations?|older generation|sealed|fought|in the past|record|milestone|"
-    r"witnessed|was (born|built)|were|was)\b",
-    "other": r"\b(attended|were present|present at|among those|delegation (comprised|included)|"
-    r"lasted|took place|held at|venue|programme|schedule|will visit|arrived|left for|"
-    r"according to|reported|reporters?|correspondent|photo|copyright|ends?\b|story)\b",
+    # future_commitment: pledges, readiness, calls, agreements (rules 3, 4, 6)
+    "modal_future": r"\b(will|shall|would like to|wish to|intends? to|going to|is to|are to)\b",
+    "readiness": r"\b(ready to|stands? ready|willing(ness)? to|readiness|prepared to|determined to|"
+    r"committed to|commitment to|resolved to|aim(s|ed)? to|plan(s|ned)? to|seek(s)? to)\b",
+    "continuation": r"\b(continue[sd]? to|keep on|further (deepen|strengthen|expand|promote|develop)|"
+    r"remain(s)? (committed|ready|firm)|from now on|going forward|in the (future|years ahead|coming years)|"
+    r"next (year|round|meeting|session)|look(s|ing)? forward)\b",
+    "obligation": r"\b(must|should|need(s)? to|it is (necessary|important|imperative|essential) to|"
+    r"of great significance to)\b",
+    "call": r"\b(call(s|ed)? (on|upon|for)|urge[sd]?|appeal(s|ed)? to|invite[sd]? .{0,30} to join)\b",
+    "agreement": r"\b(agreed|agree|reaffirm(ed|s)?|reiterat(ed|es)|pledged?|vow(ed|s)?|undert(ook|ake)|"
+    r"reached (a |an )?(consensus|agreement|understanding)|signed|decided|endorsed|adopted)\b",
+    "support_pledge": r"\b(firmly supports?|will support|support(s)? .{0,40} in (its|their|his|her) efforts|"
+    r"stand(s)? with|side by side)\b",
+    # greeting: courtesy acts, wishes about the partner's own future, thanks, ceremonies (rules 3, 5, 7)
+    "congratulation": r"\b(congratulat\w*|felicitations?|greetings?|salute[sd]?|cordial|heartiest|"
+    r"warm(est)? (greetings|wishes|congratulations))\b",
+    "wish": r"\b(wish(es|ed|ing)?|best wishes|good wishes|may .{0,40} (prosper|flourish|succeed)|"
+    r"prosperity|happiness|good health|well-being|every success|greater (victories|achievements|success))\b",
+    "thanks": r"\b(thank(s|ed|ing)?|gratitude|grateful|appreciat\w*|value[sd]? .{0,30} support|"
+    r"praise[sd]?|commend(ed|s)?)\b",
+    "condolence": r"\b(condolences?|sympath(y|ies|etic)|mourn\w*|grief|grieve|bereaved|victims|"
+    r"passing|passed away|deepest sorrow|rest in peace)\b",
+    "ceremony": r"\b(receptions?|banquet|wreaths?|floral baskets?|flowers|toasts?|minute of silence|"
+    r"moment of silence|laid|unveil\w*|ceremony|commemorat\w*|celebrat\w*|welcome[sd]?)\b",
+    # historical_claim: the record, dated facts, assessments resting on the past (rules 4, 5, 8)
+    "dated_past": r"\b(in (1[89]\d\d|20[0-2]\d)|since (1[89]\d\d|20[0-2]\d|then|its)|"
+    r"(over|during|in) the (past|last) \w+|years ago|decades|for \w+ years|centur(y|ies))\b",
+    "record": r"\b(established|founded|signed|forged|laid|achieved|built|witnessed|fought|sealed|"
+    r"history|historic\w*|tradition(al|s)?|generations?|milestone|legacy|heritage|record|"
+    r"stood (together|the test)|withstood|has (become|grown|developed|deepened|been)|"
+    r"have (become|grown|developed|deepened|been|supported|maintained|stood))\b",
+    "past_tense": r"\b(was|were|had|did|\w{3,}ed)\b",
+    # other: attendance, staging, topics, reporting frame (rules 6, 7, 8)
+    "attendance": r"\b(attended|were present|present at|among (those|the guests)|guests|participants|"
+    r"delegation (comprised|included|consisting)|accompanied by|diplomats and)\b",
+    "staging": r"\b(took place|was held|lasted|venue|programme|schedule|arrived|departed|left for|"
+    r"guard of honou?r|inspected|motorcade|agenda|session|briefing)\b",
+    "topics": r"\b(discussed|exchanged views|talked about|touched upon|matters of|issues of|"
+    r"topics|reviewed|on (the )?sidelines)\b",
+    "reporting": r"\b(said|stated|noted|pointed out|stressed|emphasi[sz]ed|told|according to|reported|"
+    r"added|underlined|highlighted)\b",
+    "question": r"(^Q:|\?$|\bquestion\b)",
+    "first_person": r"\b(I|we|our|us|my)\b",
+    "digits": r"\d",
 }
 _COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in CUES.items()}
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}, \w+ \d{1,2}")
