@@ -131,13 +131,20 @@ def predict(
     model: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
     vectors: Annotated[Path | None, typer.Option(help="Vector store to reuse cached vectors from.")] = None,
     params: Annotated[Path | None, typer.Option(help="params.yaml to check the model against.")] = None,
+    report: Annotated[
+        Path | None, typer.Option(help="Folder for the HTML report (index.html + a page per document).")
+    ] = None,
+    metadata: Annotated[
+        Path | None,
+        typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
+    ] = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.stages import predict as stage
 
     if params is None and Path("params.yaml").is_file():
         params = Path("params.yaml")
-    _guard(stage.run, inputs, output, summary, model, vectors, params)
+    _guard(stage.run, inputs, output, summary, model, vectors, params, report, metadata)
 
 
 def main() -> None:

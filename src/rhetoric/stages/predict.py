@@ -8,6 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 from rhetoric.io import atomic_open, write_csv
 from rhetoric.labeler import Labeler
 from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
@@ -23,6 +25,8 @@ def run(
     model_dir: Path,
     vectors: Path | None,
     params_file: Path | None,
+    report: Path | None = None,
+    metadata: Path | None = None,
 ) -> None:
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
@@ -41,7 +45,20 @@ def run(
     with target as handle:
         for row in label_rows(labeler, rows, lookup=lookup):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-            written.append({"doc": row.get("doc", ""), "label": row["label"], "scores": row["scores"]})
+            written.append(
+                {
+                    "doc": row.get("doc", ""),
+                    "label": row["label"],
+                    "scores": row["scores"],
+                    "text": row["text"] if report else "",
+                }
+            )
     if summary is not None:
         write_csv(summary, document_summary(written, labeler.labels, predict.low_confidence))
+    if report is not None:
+        from rhetoric.report import write_report
+
+        meta = pd.read_csv(metadata) if metadata is not None and metadata.is_file() else None
+        pages = write_report(written, labeler.labels, report, predict.low_confidence, meta)
+        log.info("predict: report of %d pages -> %s", pages, report / "index.html")
     log.info("predict: %d paragraphs labeled%s", len(written), f" -> {output}" if output else "")
