@@ -39,6 +39,7 @@ OCCASIONS = (
     "talks_call", "reception", "credentials", "wreath_memorial", "new_year", "summit",
     "un_debate",
 )
+DEV_PREFIX = "x"  # the held-out development set, written by a separate writer, never trained on
 META_KEYS = ("source", "genre", "date", "countries", "occasion", "labeled")
 
 
@@ -99,6 +100,8 @@ def compile_all(lenient: bool = False) -> None:
     labels, docs, rules_rows = [], [], []
     for ann in sorted((ROOT / "data" / "parts").glob("*.ann")):
         doc_id = ann.stem
+        if doc_id.startswith(DEV_PREFIX):
+            continue
         try:
             meta, rows = parse_sidecar(ann)
             paragraphs = load_document(doc_id)
@@ -134,7 +137,28 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["check"]:
         for name in sys.argv[2:]:
             check(name)
+    elif sys.argv[1:2] == ["move-dev"]:
+        move_dev_set()
     elif sys.argv[1:2] == ["compile"]:
         compile_all(lenient="--lenient" in sys.argv)
     else:
         sys.exit(__doc__)
+
+
+def move_dev_set() -> None:
+    """Move the dev writer's documents to data/dev/ with their labels (never trained on)."""
+    dev = ROOT / "data" / "dev"
+    (dev / "documents").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for ann in sorted((ROOT / "data" / "parts").glob(f"{DEV_PREFIX}*.ann")):
+        meta, labels = parse_sidecar(ann)
+        src = ROOT / "data" / "documents" / f"{ann.stem}.txt"
+        paragraphs = load_document(ann.stem)
+        if len(paragraphs) != len(labels):
+            raise ValueError(f"{ann.stem}: {len(paragraphs)} paragraphs but {len(labels)} label lines")
+        rows += [{"doc": ann.stem, "text": t, "label": lab, "secondary": sec}
+                 for t, (lab, sec, _rules) in zip(paragraphs, labels)]
+        src.rename(dev / "documents" / src.name)
+    with open(dev / "labels.jsonl", "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+    print(f"moved {len(rows)} dev paragraphs")

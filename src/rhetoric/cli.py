@@ -128,7 +128,13 @@ def predict(
     ],
     output: Annotated[Path | None, typer.Option(help="JSONL to write (default: standard output).")] = None,
     summary: Annotated[Path | None, typer.Option(help="Per-document summary CSV to write.")] = None,
-    model: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
+    model: Annotated[
+        Path,
+        typer.Option(
+            help="Trained model folder, or a registry URI such as "
+            "models:/rhetoric-paragraph-classifier@champion."
+        ),
+    ] = Path("models"),
     vectors: Annotated[Path | None, typer.Option(help="Vector store to reuse cached vectors from.")] = None,
     params: Annotated[Path | None, typer.Option(help="params.yaml to check the model against.")] = None,
     report: Annotated[

@@ -82,6 +82,7 @@ def log_run(
     artifacts: list[Path],
     model_dir: Path,
     input_example: list[str],
+    test_docs_digest: str = "",
 ) -> str | None:
     """Record one train+evaluate execution and register its model as `candidate`.
 
@@ -89,7 +90,9 @@ def log_run(
     a warning and None is returned.
     """
     try:
-        return _log_run(params, cv, test_metrics, data_digest, artifacts, model_dir, input_example)
+        return _log_run(
+            params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
+        )
     except Exception as error:  # any store failure: keep the stage's outputs, say why
         log.warning(
             "MLflow logging failed (%s: %s); the DVC outputs are written, the run is "
@@ -101,13 +104,15 @@ def log_run(
         return None
 
 
-def _log_run(params, cv, test_metrics, data_digest, artifacts, model_dir, input_example) -> str:
+def _log_run(
+    params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
+) -> str:
     mlflow = _mlflow()
     import pandas as pd
     from mlflow.models import infer_signature
 
     root = repo_root()
-    tags = {"git_commit": git_commit(root), "data_digest": data_digest}
+    tags = {"git_commit": git_commit(root), "data_digest": data_digest, "test_docs_digest": test_docs_digest}
     if os.environ.get("DVC_EXP_NAME"):
         tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
     with mlflow.start_run(experiment_id=experiment_id(mlflow), tags=tags) as run:
@@ -143,5 +148,49 @@ def _log_run(params, cv, test_metrics, data_digest, artifacts, model_dir, input_
         client = mlflow.MlflowClient()
         versions = client.search_model_versions(f"name='{REGISTERED_MODEL}' and run_id='{run.info.run_id}'")
         if versions:
-            client.set_registered_model_alias(REGISTERED_MODEL, "candidate", versions[0].version)
+            version = versions[0].version
+            client.set_registered_model_alias(REGISTERED_MODEL, "candidate", version)
+            decision = promote_if_better(client, version, test_metrics["f1_macro"], test_docs_digest)
+            mlflow.set_tag("champion_decision", decision)
+            log.info("registry: version %s is candidate; %s", version, decision)
         return run.info.run_id
+
+
+def promote_if_better(client: Any, version: str, f1_macro: float, test_docs: str) -> str:
+    """Alias `champion` moves to `version` only if it beats the champion on the same test documents."""
+    try:
+        champion = client.get_model_version_by_alias(REGISTERED_MODEL, "champion")
+    except Exception:  # MLflow raises MlflowException when the alias does not exist yet
+        champion = None
+    if champion is None:
+        client.set_registered_model_alias(REGISTERED_MODEL, "champion", version)
+        return f"promoted to champion (no champion before), test macro-F1 {f1_macro:.4f}"
+    run = client.get_run(champion.run_id)
+    best = run.data.metrics.get("test.f1_macro", float("-inf"))
+    if run.data.tags.get("test_docs_digest") != test_docs:
+        return (
+            f"kept champion v{champion.version}: it was tested on other documents, so the scores "
+            "are not comparable; promote by hand if wanted"
+        )
+    if f1_macro > best:
+        client.set_registered_model_alias(REGISTERED_MODEL, "champion", version)
+        return f"promoted to champion: test macro-F1 {f1_macro:.4f} > v{champion.version}'s {best:.4f}"
+    return f"kept champion v{champion.version}: test macro-F1 {f1_macro:.4f} <= {best:.4f}"
+
+
+def download_registered_model(uri: str, target: Path) -> Path:
+    """Fetch a registered model's classifier and card (e.g. models:/NAME@champion) into `target`."""
+    mlflow = _mlflow()
+    from rhetoric.errors import ModelError
+
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(artifact_uri=uri, dst_path=str(target)))
+    except Exception as error:  # unknown name, alias or unreachable store
+        raise ModelError(
+            f"{uri}: cannot fetch it from {tracking_uri()} ({error}); check the name "
+            "and alias with `mlflow ui`, or set MLFLOW_TRACKING_URI."
+        ) from None
+    artifacts = local / "artifacts"
+    if not (artifacts / "card.json").is_file():
+        raise ModelError(f"{uri}: not a rhetoric model (no artifacts/card.json).")
+    return artifacts

@@ -13,6 +13,7 @@ from rhetoric.io import write_csv, write_json, write_jsonl
 from rhetoric.labeler import Labeler
 from rhetoric.params import EvaluateParams, parse_labels, read_params
 from rhetoric.plots import save_confusion_png, save_reliability_png
+from rhetoric.training import data_digest
 from rhetoric.vectors import VectorStore
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ def run(
         ],
         model_dir,
         test["text"].head(2).tolist(),
+        test_docs_digest=data_digest(test),
     )
     log.info(
         "evaluate: %d test paragraphs, accuracy %.3f, macro-F1 %.3f (MLflow run %s)",

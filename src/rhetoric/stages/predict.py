@@ -31,6 +31,14 @@ def run(
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
+    if str(model_dir).startswith("models:/"):
+        import tempfile
+
+        from rhetoric.tracking import download_registered_model
+
+        model_dir = download_registered_model(
+            str(model_dir), Path(tempfile.mkdtemp(prefix="rhetoric-model-"))
+        )
     labeler = Labeler.load(model_dir)
     if "labels" in raw:
         labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
