@@ -133,18 +133,6 @@ def compile_all(lenient: bool = False) -> None:
     print(f"{len(docs)} documents, {len(labels)} labeled paragraphs")
 
 
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["check"]:
-        for name in sys.argv[2:]:
-            check(name)
-    elif sys.argv[1:2] == ["move-dev"]:
-        move_dev_set()
-    elif sys.argv[1:2] == ["compile"]:
-        compile_all(lenient="--lenient" in sys.argv)
-    else:
-        sys.exit(__doc__)
-
-
 def move_dev_set() -> None:
     """Move the dev writer's documents to data/dev/ with their labels (never trained on)."""
     dev = ROOT / "data" / "dev"
@@ -162,3 +150,15 @@ def move_dev_set() -> None:
     with open(dev / "labels.jsonl", "a", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     print(f"moved {len(rows)} dev paragraphs")
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["check"]:
+        for name in sys.argv[2:]:
+            check(name)
+    elif sys.argv[1:2] == ["move-dev"]:
+        move_dev_set()
+    elif sys.argv[1:2] == ["compile"]:
+        compile_all(lenient="--lenient" in sys.argv)
+    else:
+        sys.exit(__doc__)
