@@ -42,8 +42,7 @@ def machine() -> str:
 
 
 def generated_paragraphs(n: int, seed: int = 0) -> list[str]:
-    from rhetoric.features import split_sentences
-    from rhetoric.segment import segment_document
+    from rhetoric.segment import segment_document, split_sentences
 
     sentences = [
         s

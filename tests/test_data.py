@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rhetoric.corpus import match_labels, read_labels, segment_folder
-from rhetoric.features import split_sentences
+from rhetoric.segment import split_sentences
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -12,7 +12,7 @@ import yaml
 
 from rhetoric.corpus import match_labels, read_labels, segment_folder
 from rhetoric.embedding import Encoder, resolve_model
-from rhetoric.features import feature_frame
+from rhetoric.features import build_feature_frame
 from rhetoric.labeler import Labeler
 from rhetoric.model import fit_selected
 from rhetoric.params import TrainParams
@@ -24,6 +24,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="module")
 def labeler() -> Labeler:
+    return train_default_labeler()
+
+
+def train_default_labeler() -> Labeler:
     """The default design (params.yaml), fitted on every labeled paragraph."""
     params_raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     labels = params_raw["labels"]
@@ -35,11 +39,16 @@ def labeler() -> Labeler:
     labeled = match_labels(paragraphs, read_labels(ROOT / "data/labels.jsonl", labels), "labels")
     identity = resolve_model(params_raw["embed"]["model"])
     encoder = Encoder(identity, device="cpu", backend=params_raw["embed"]["backend"])
-    vectors = encoder.encode(labeled["text"].tolist())
+    X = build_feature_frame(labeled["text"], encoder.encode, "sentences" in params.features)
     groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
     folds = cv_folds(labeled["label"], groups, 2, params.seed)
-    head, _ = fit_selected(params, feature_frame(labeled["text"], vectors), labeled["label"], folds)
-    card = {"labels": labels, "embedder": identity.to_dict(), "embed_params": {"backend": encoder.backend}}
+    head, _ = fit_selected(params, X, labeled["label"], folds)
+    card = {
+        "labels": labels,
+        "train_params": params.to_dict(),
+        "embedder": identity.to_dict(),
+        "embed_params": {"backend": encoder.backend},
+    }
     model = Labeler(head, card)
     model._encoder = encoder
     return model

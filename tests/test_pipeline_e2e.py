@@ -39,6 +39,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     (work / "data/labels.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in labels if r["doc"] in docs), encoding="utf-8"
     )
+    meta = pd.read_csv(root / "data/documents.csv")
+    meta[meta["doc_id"].isin(docs)].to_csv(work / "data/documents.csv", index=False)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["train"].update(test_size=0.34, cv_folds=3, hyperparameters={"C": [1.0]})
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
@@ -71,6 +73,9 @@ def test_repro_writes_every_output(project: Path) -> None:
     assert abs(sum(predictions[0]["scores"].values()) - 1) < 1e-3
     summary = pd.read_csv(project / "data/predictions/documents.csv")
     assert summary["paragraphs"].sum() == len(paragraphs)
+    index = (project / "reports/predictions/index.html").read_text()
+    assert "Label mix by occasion" in index
+    assert len(list((project / "reports/predictions/documents").glob("*.html"))) == N_DOCS
 
 
 def test_run_is_recorded_in_mlflow(project: Path) -> None:

@@ -30,13 +30,31 @@ from rhetoric.segment import segment_document  # noqa: E402
 
 LABELS = ("greeting", "historical_claim", "future_commitment", "other")
 GENRES = (
-    "news_report", "leader_message", "readout", "embassy_speech", "joint_statement",
-    "national_day_statement", "condolence_message", "un_speech", "press_conference",
+    "news_report",
+    "leader_message",
+    "readout",
+    "embassy_speech",
+    "joint_statement",
+    "national_day_statement",
+    "condolence_message",
+    "un_speech",
+    "press_conference",
 )
 OCCASIONS = (
-    "treaty_anniversary", "relations_anniversary", "national_day", "party_state_anniversary",
-    "election_inauguration", "condolence_disaster", "condolence_death", "state_visit",
-    "talks_call", "reception", "credentials", "wreath_memorial", "new_year", "summit",
+    "treaty_anniversary",
+    "relations_anniversary",
+    "national_day",
+    "party_state_anniversary",
+    "election_inauguration",
+    "condolence_disaster",
+    "condolence_death",
+    "state_visit",
+    "talks_call",
+    "reception",
+    "credentials",
+    "wreath_memorial",
+    "new_year",
+    "summit",
     "un_debate",
 )
 DEV_PREFIX = "x"  # the held-out development set, written by a separate writer, never trained on
@@ -144,8 +162,10 @@ def move_dev_set() -> None:
         paragraphs = load_document(ann.stem)
         if len(paragraphs) != len(labels):
             raise ValueError(f"{ann.stem}: {len(paragraphs)} paragraphs but {len(labels)} label lines")
-        rows += [{"doc": ann.stem, "text": t, "label": lab, "secondary": sec}
-                 for t, (lab, sec, _rules) in zip(paragraphs, labels)]
+        rows += [
+            {"doc": ann.stem, "text": t, "label": lab, "secondary": sec}
+            for t, (lab, sec, _rules) in zip(paragraphs, labels)
+        ]
         src.rename(dev / "documents" / src.name)
     with open(dev / "labels.jsonl", "a", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)

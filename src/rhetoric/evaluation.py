@@ -8,15 +8,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from rhetoric.labeler import Labeler
+from rhetoric.labeler import Labeler, Lookup
 from rhetoric.metrics import classification_metrics, confusion_table, reliability
 
 
 def score(
-    labeler: Labeler, texts: Sequence[str], y_true: Sequence[str], vectors: np.ndarray | None, bins: int
+    labeler: Labeler, texts: Sequence[str], y_true: Sequence[str], lookup: Lookup | None, bins: int
 ) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
     """Metrics, predictions (text, actual, predicted, confidence) and the reliability table."""
-    proba = labeler.predict_proba(texts, vectors)
+    proba = labeler.predict_proba(list(texts), lookup)
     predicted = [labeler.labels[i] for i in proba.argmax(axis=1)]
     confidence = proba.max(axis=1)
     correct = np.array([p == t for p, t in zip(predicted, y_true, strict=True)], dtype=float)

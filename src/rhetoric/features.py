@@ -9,15 +9,17 @@ how much of the paragraph performs each function.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+
+from rhetoric.segment import paragraph_sentences, split_sentences
 
 TEXT_COLUMN = "text"
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 
 CUES: dict[str, str] = {
     # future_commitment: pledges, readiness, calls, agreements (rules 3, 4, 6)
@@ -31,7 +33,10 @@ CUES: dict[str, str] = {
     r"of great significance to)\b",
     "call": r"\b(call(s|ed)? (on|upon|for)|urge[sd]?|appeal(s|ed)? to|invite[sd]? .{0,30} to join)\b",
     "agreement": r"\b(agreed|agree|reaffirm(ed|s)?|reiterat(ed|es)|pledged?|vow(ed|s)?|undert(ook|ake)|"
-    r"reached (a |an )?(consensus|agreement|understanding)|signed|decided|endorsed|adopted)\b",
+    r"reached (a |an )?(consensus|agreement|understanding)|decided|endorsed|adopted|"
+    # documents signed during the talks being reported (rule 6), not a treaty signed in 1961
+    r"signed .{0,60}(during|at|on the sidelines of) (the|their|these|today's) "
+    r"(talks|visit|meeting|summit))\b",
     "support_pledge": r"\b(firmly supports?|will support|support(s)? .{0,40} in (its|their|his|her) efforts|"
     r"stand(s)? with|side by side)\b",
     # greeting: courtesy acts, wishes about the partner's own future, thanks, ceremonies (rules 3, 5, 7)
@@ -70,30 +75,6 @@ _COMPILED = {name: re.compile(pattern, re.IGNORECASE) for name, pattern in CUES.
 _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}, \w+ \d{1,2}")
 
 
-_ABBREVIATION = re.compile(
-    r"(\b(Mr|Mrs|Ms|Dr|Hon|Rt|St|No|Nos|Gen|Lt|Col|Maj|Amb|Sen|Rep|Gov|Prof|Jr|Sr|Co|Inc|Ltd|"
-    r"Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|vs|etc|[A-Z])|^\(?\d{1,3}[.)]?)\.$"
-)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph: end punctuation followed by a capital, except after
-    abbreviations ("Mr.", "H.E.") and list numbers ("1.").
-
-    >>> split_sentences("We met in 1961. We will continue! Thanks.")
-    ['We met in 1961.', 'We will continue!', 'Thanks.']
-    >>> split_sentences("1. Mr. Li met H.E. Ms. Tran. They agreed.")
-    ['1. Mr. Li met H.E. Ms. Tran.', 'They agreed.']
-    """
-    sentences: list[str] = []
-    for piece in _SENTENCE_END.split(text.strip()):
-        if sentences and _ABBREVIATION.search(sentences[-1]):
-            sentences[-1] = f"{sentences[-1]} {piece}"
-        elif piece:
-            sentences.append(piece)
-    return sentences
-
-
 def cue_vector(text: str) -> list[float]:
     """Per cue family: share of sentences with it, presence in first and last sentence;
     then length and shape features."""
@@ -127,12 +108,101 @@ class CueFeatures(TransformerMixin, BaseEstimator):
         return np.array([*names, "log_words", "log_sentences", "no_final_stop", "dateline"])
 
 
+SENTENCES_COLUMN = "sentences"
+
+
+class SentenceFunctions(TransformerMixin, BaseEstimator):
+    """What each sentence does, aggregated to the paragraph (the guideline's plurality).
+
+    Fits a sentence-level classifier on sentence vectors, each sentence weakly labeled
+    with its paragraph's label (single-sentence paragraphs count fully, others half),
+    then describes a paragraph by the mean, max, first and last of its sentences'
+    probabilities. On the training data the probabilities are out-of-fold, so the
+    paragraph classifier does not learn to trust overfitted sentence scores.
+    """
+
+    def __init__(self, C: float = 1.0, folds: int = 5, seed: int = 0) -> None:
+        self.C = C
+        self.folds = folds
+        self.seed = seed
+
+    def _flat(self, X: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        arrays = [np.asarray(a, dtype=np.float32) for a in X]
+        owner = np.repeat(np.arange(len(arrays)), [len(a) for a in arrays])
+        return np.vstack(arrays), owner
+
+    def _model(self) -> Any:
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=self.C, max_iter=3000, class_weight="balanced", random_state=self.seed)
+
+    def fit(self, X: Sequence[np.ndarray], y: Sequence[str]) -> SentenceFunctions:
+        flat, owner = self._flat(list(X))
+        labels = np.asarray(y)[owner]
+        counts = np.bincount(owner)
+        weights = np.where(counts[owner] == 1, 1.0, 0.5)
+        self.model_ = self._model().fit(flat, labels, sample_weight=weights)
+        self.classes_ = self.model_.classes_
+        return self
+
+    def fit_transform(
+        self, X: Sequence[np.ndarray], y: Sequence[str] | None = None, **fit_params: Any
+    ) -> np.ndarray:
+        from sklearn.model_selection import KFold
+
+        X = list(X)
+        y = np.asarray(y)
+        self.fit(X, y)
+        out = np.zeros((len(X), 4 * len(self.classes_)))
+        for fit_idx, held_idx in KFold(self.folds, shuffle=True, random_state=self.seed).split(X):
+            part = clone(self).fit([X[i] for i in fit_idx], y[fit_idx])
+            out[held_idx] = part._aggregate([X[i] for i in held_idx], self.classes_)
+        return out
+
+    def transform(self, X: Sequence[np.ndarray]) -> np.ndarray:
+        return self._aggregate(list(X), self.classes_)
+
+    def _aggregate(self, X: list[np.ndarray], classes: np.ndarray) -> np.ndarray:
+        flat, owner = self._flat(X)
+        proba = np.zeros((len(flat), len(classes)))
+        own = self.model_.predict_proba(flat)
+        for j, label in enumerate(self.model_.classes_):
+            proba[:, list(classes).index(label)] = own[:, j]
+        out = np.zeros((len(X), 4 * len(classes)))
+        starts = np.searchsorted(owner, np.arange(len(X)))
+        ends = np.searchsorted(owner, np.arange(len(X)), side="right")
+        for i, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            rows = proba[a:b]
+            out[i] = np.concatenate([rows.mean(axis=0), rows.max(axis=0), rows[0], rows[-1]])
+        return out
+
+
 def vector_columns(dim: int) -> list[str]:
     return [f"v{i}" for i in range(dim)]
 
 
-def feature_frame(texts: Sequence[str], vectors: np.ndarray) -> pd.DataFrame:
-    """The classifier's input: the text plus one column per embedding dimension."""
+def feature_frame(
+    texts: Sequence[str], vectors: np.ndarray, sentence_vectors: Sequence[np.ndarray] | None = None
+) -> pd.DataFrame:
+    """The classifier's input: the text, one column per embedding dimension and, when
+    given, each paragraph's matrix of sentence vectors."""
     frame = pd.DataFrame(vectors, columns=vector_columns(vectors.shape[1]))
     frame.insert(0, TEXT_COLUMN, list(texts))
+    if sentence_vectors is not None:
+        frame[SENTENCES_COLUMN] = pd.Series(list(sentence_vectors), dtype=object)
     return frame
+
+
+def build_feature_frame(
+    texts: Sequence[str], vectors_for: Callable[[list[str]], np.ndarray], sentences: bool
+) -> pd.DataFrame:
+    """The head's input for `texts`, getting every vector (paragraph and sentence) from
+    `vectors_for`, in one call per kind so a store or an encoder can batch them."""
+    texts = list(texts)
+    sentence_vectors = None
+    if sentences:
+        groups = paragraph_sentences(texts)
+        flat = vectors_for([s for group in groups for s in group])
+        bounds = np.cumsum([0] + [len(group) for group in groups])
+        sentence_vectors = [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return feature_frame(texts, vectors_for(texts), sentence_vectors)

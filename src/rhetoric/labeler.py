@@ -6,7 +6,7 @@ resolves the name on this machine and refuses a model whose weights differ.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +14,14 @@ import numpy as np
 import pandas as pd
 
 from rhetoric.errors import ModelError
-from rhetoric.features import feature_frame
+from rhetoric.features import build_feature_frame
 from rhetoric.io import read_json
 from rhetoric.model import load_head
+from rhetoric.segment import paragraph_sha1
 
 HEAD_FILE = "classifier.skops"
+# Cached vectors by text sha1, None where not cached (VectorStore.find).
+Lookup = Callable[[Sequence[str]], list]
 CARD_FILE = "card.json"
 
 
@@ -82,19 +85,37 @@ class Labeler:
             )
         return self._encoder
 
-    def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> np.ndarray:
+    @property
+    def uses_sentences(self) -> bool:
+        return "sentences" in self.card.get("train_params", {}).get("features", ())
+
+    def vectors_for(self, texts: Sequence[str], lookup: Lookup | None = None) -> np.ndarray:
+        """Vectors of `texts`: cached ones from `lookup(sha1s)`, the rest encoded now."""
+        found: list[np.ndarray | None] = (
+            lookup([paragraph_sha1(t) for t in texts]) if lookup else [None] * len(texts)
+        )
+        todo = [i for i, v in enumerate(found) if v is None]
+        if todo:
+            fresh = self.encoder().encode([texts[i] for i in todo])
+            for i, vector in zip(todo, fresh, strict=True):
+                found[i] = vector
+        return np.stack(found).astype(np.float32)
+
+    def features(self, texts: Sequence[str], lookup: Lookup | None = None) -> pd.DataFrame:
+        """The head's input for `texts` (paragraph and, if used, sentence vectors)."""
+        return build_feature_frame(texts, lambda batch: self.vectors_for(batch, lookup), self.uses_sentences)
+
+    def predict_proba(self, texts: Sequence[str], lookup: Lookup | None = None) -> np.ndarray:
         """Probabilities with columns in `self.labels` order."""
         if not len(texts):
             return np.zeros((0, len(self.labels)))
-        if vectors is None:
-            vectors = self.encoder().encode(list(texts))
-        proba = self.head.predict_proba(feature_frame(texts, vectors))
+        proba = self.head.predict_proba(self.features(texts, lookup))
         order = [list(self.head.classes_).index(label) for label in self.labels]
         return proba[:, order]
 
-    def label(self, texts: Sequence[str], vectors: np.ndarray | None = None) -> pd.DataFrame:
+    def label(self, texts: Sequence[str], lookup: Lookup | None = None) -> pd.DataFrame:
         """One row per text: `label`, then `p_<label>` for every label."""
-        proba = self.predict_proba(texts, vectors)
+        proba = self.predict_proba(texts, lookup)
         frame = pd.DataFrame(proba.round(6), columns=score_columns(self.labels))
         frame.insert(0, "label", [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else [])
         return frame

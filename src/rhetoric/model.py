@@ -23,7 +23,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from rhetoric.errors import ModelError, ParamsError
-from rhetoric.features import TEXT_COLUMN, CueFeatures, vector_columns
+from rhetoric.features import SENTENCES_COLUMN, TEXT_COLUMN, CueFeatures, SentenceFunctions, vector_columns
 from rhetoric.io import atomic_path
 from rhetoric.params import TrainParams
 
@@ -39,6 +39,7 @@ TRUSTED_TYPES = [
     "numpy.int64",
     "numpy.ndarray",
     "rhetoric.features.CueFeatures",
+    "rhetoric.features.SentenceFunctions",
     "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",
@@ -83,11 +84,13 @@ def build_features(features: Sequence[str], dim: int) -> ColumnTransformer:
                 TEXT_COLUMN,
             )
         )
-    unsupported = sorted(set(features) - {"embedding", "cues", "tfidf"})
+    if "sentences" in features:
+        parts.append(("sentences", SentenceFunctions(), SENTENCES_COLUMN))
+    unsupported = sorted(set(features) - {"embedding", "cues", "tfidf", "sentences"})
     if unsupported:
         raise ParamsError(
             f"params.yaml: train.features {unsupported} are not implemented yet; "
-            "use embedding, cues or tfidf."
+            "use embedding, cues, tfidf or sentences."
         )
     return ColumnTransformer(parts, remainder="drop", sparse_threshold=0.0)
 
@@ -121,7 +124,7 @@ def fit_selected(
 
     Returns the fitted head and a record of the search (each candidate's mean and std).
     """
-    dim = sum(1 for c in X.columns if c != TEXT_COLUMN)
+    dim = sum(1 for c in X.columns if c not in (TEXT_COLUMN, SENTENCES_COLUMN))
     search = GridSearchCV(
         build_pipeline(params, dim),
         search_grid(params),

@@ -117,6 +117,7 @@ class EmbedParams(Section):
     backend: str = "auto"
     device: str = "auto"
     batch_size: int = 32
+    sentences: bool = True
 
     def __post_init__(self) -> None:
         _require(bool(self.model.strip()), "embed.model must name a model.")

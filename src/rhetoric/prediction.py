@@ -7,13 +7,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from rhetoric.corpus import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.labeler import Labeler
-from rhetoric.segment import paragraph_sha1
 
 SUPPORTED = (".txt", ".jsonl")
 
@@ -83,26 +81,13 @@ def label_rows(
     """
     for batch in batches(rows, batch_size):
         texts = [" ".join(r["text"].split()) for r in batch]
-        vectors = embed_with_cache(labeler, texts, lookup)
-        proba = labeler.predict_proba(texts, vectors)
+        proba = labeler.predict_proba(texts, lookup)
         for row, p in zip(batch, proba, strict=True):
             yield {
                 **row,
                 "label": labeler.labels[int(p.argmax())],
                 "scores": {label: round(float(v), 6) for label, v in zip(labeler.labels, p, strict=True)},
             }
-
-
-def embed_with_cache(labeler: Labeler, texts: list[str], lookup: Any) -> np.ndarray:
-    """Vectors for `texts`: cached ones from `lookup`, the rest encoded now."""
-    if lookup is None:
-        return labeler.encoder().encode(texts)
-    vectors = lookup([paragraph_sha1(t) for t in texts])
-    todo = [i for i, v in enumerate(vectors) if v is None]
-    if todo:
-        for i, vector in zip(todo, labeler.encoder().encode([texts[i] for i in todo]), strict=True):
-            vectors[i] = vector
-    return np.stack(vectors).astype(np.float32)
 
 
 def document_summary(rows: Iterable[dict[str, Any]], labels: Sequence[str], low: float) -> pd.DataFrame:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 
 _BLANK_LINE = re.compile(r"\n[ \t\f\v\u00a0\u3000]*\n")
+_SENTENCE_END = re.compile(r"(?<=[.!?;])[\"'”’)]*\s+(?=[\"'“‘(]?[A-Z0-9])")
 
 
 def normalize_paragraph(text: str) -> str:
@@ -40,3 +42,32 @@ def segment_document(text: str) -> list[str]:
 def paragraph_sha1(text: str) -> str:
     """Content address of a normalized paragraph (keys the vector cache)."""
     return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+_ABBREVIATION = re.compile(
+    r"(\b(Mr|Mrs|Ms|Dr|Hon|Rt|St|No|Nos|Gen|Lt|Col|Maj|Amb|Sen|Rep|Gov|Prof|Jr|Sr|Co|Inc|Ltd|"
+    r"Jan|Feb|Mar|Apr|Aug|Sept|Sep|Oct|Nov|Dec|vs|etc|[A-Z])|^\(?\d{1,3}[.)]?)\.$"
+)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a paragraph: end punctuation followed by a capital, except after
+    abbreviations ("Mr.", "H.E.") and list numbers ("1.").
+
+    >>> split_sentences("We met in 1961. We will continue! Thanks.")
+    ['We met in 1961.', 'We will continue!', 'Thanks.']
+    >>> split_sentences("1. Mr. Li met H.E. Ms. Tran. They agreed.")
+    ['1. Mr. Li met H.E. Ms. Tran.', 'They agreed.']
+    """
+    sentences: list[str] = []
+    for piece in _SENTENCE_END.split(text.strip()):
+        if sentences and _ABBREVIATION.search(sentences[-1]):
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        elif piece:
+            sentences.append(piece)
+    return sentences
+
+
+def paragraph_sentences(texts: Sequence[str]) -> list[list[str]]:
+    """Each paragraph's sentences (the paragraph itself when it has no sentence break)."""
+    return [split_sentences(t) or [t] for t in texts]

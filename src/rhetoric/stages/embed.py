@@ -12,10 +12,17 @@ from tqdm import tqdm
 from rhetoric.embedding import Encoder, batched, choose_backend, choose_device, resolve_model
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
+from rhetoric.segment import paragraph_sentences, paragraph_sha1
 from rhetoric.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 SHARD_ROWS = 4096
+
+
+def sentence_table(texts: pd.Series) -> pd.DataFrame:
+    """Every sentence of the paragraphs, keyed like paragraphs by the sha1 of its text."""
+    sentences = [s for group in paragraph_sentences(texts.tolist()) for s in group]
+    return pd.DataFrame({"sha1": [paragraph_sha1(s) for s in sentences], "text": sentences})
 
 
 def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> None:
@@ -26,7 +33,10 @@ def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> Non
     # Vectors differ (slightly) by precision, so each backend has its own store.
     key = f"{identity.key}-{backend}"
     vectors = VectorStore(store, key)
-    sha_text = pd.read_parquet(paragraphs, columns=["sha1", "text"]).drop_duplicates("sha1")
+    sha_text = pd.read_parquet(paragraphs, columns=["sha1", "text"])
+    if params.sentences:
+        sha_text = pd.concat([sha_text, sentence_table(sha_text["text"])])
+    sha_text = sha_text.drop_duplicates("sha1")
     missing = sha_text[~sha_text["sha1"].isin(vectors.known())]
     encoder = None
     if len(missing):
@@ -42,10 +52,11 @@ def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> Non
             "key": key,
             "backend": backend,
             "batch_size": params.batch_size,
+            "sentences": params.sentences,
         },
     )
     log.info(
-        "embed: %d unique paragraphs, %d embedded now, %d from the store, %d chunked "
+        "embed: %d unique texts (paragraphs and sentences), %d embedded now, %d from the store, %d chunked "
         "(longer than the model's window) [%s]",
         len(sha_text),
         len(missing),

@@ -29,9 +29,9 @@ def run(
     labeler.check_compatible(labels)
     labeled = match_labels(pd.read_parquet(paragraphs), read_labels(labels_file, labels), str(labels_file))
     test = labeled[labeled["doc"].isin(labeler.card["split"]["test_docs"])].reset_index(drop=True)
-    vectors = VectorStore(store, labeler.card["embed_params"]["store_key"]).lookup(test["sha1"].tolist())
+    lookup = VectorStore(store, labeler.card["embed_params"]["store_key"]).find
     metrics, predictions, reliability = score(
-        labeler, test["text"], test["label"], vectors, params.calibration_bins
+        labeler, test["text"], test["label"], lookup, params.calibration_bins
     )
     predictions.insert(0, "doc", test["doc"])
     predictions.insert(1, "idx", test["idx"])

@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from rhetoric.corpus import match_labels, read_labels
-from rhetoric.features import feature_frame
+from rhetoric.errors import ParamsError
+from rhetoric.features import build_feature_frame
 from rhetoric.io import read_json, write_json
 from rhetoric.labeler import CARD_FILE, HEAD_FILE
 from rhetoric.model import fit_selected, save_head
 from rhetoric.params import TrainParams, parse_labels, read_params
+from rhetoric.segment import paragraph_sha1
 from rhetoric.split import cv_folds, leakage_groups, train_test_split_grouped
 from rhetoric.training import build_card, data_digest, duplicate_report
 from rhetoric.vectors import VectorStore
@@ -32,8 +34,18 @@ def run(
     train_idx, test_idx = train_test_split_grouped(labeled["label"], groups, params.test_size, params.seed)
     train = labeled.iloc[train_idx].reset_index(drop=True)
     folds = cv_folds(train["label"], groups[train_idx], params.cv_folds, params.seed)
-    vectors = VectorStore(store, manifest["key"]).lookup(train["sha1"].tolist())
-    head, search = fit_selected(params, feature_frame(train["text"], vectors), train["label"], folds)
+    if "sentences" in params.features and not manifest.get("sentences"):
+        raise ParamsError(
+            "params.yaml: train.features has 'sentences' but embed.sentences is false; set "
+            "embed.sentences: true so the embed stage also embeds sentences."
+        )
+    vectors = VectorStore(store, manifest["key"])
+    X = build_feature_frame(
+        train["text"],
+        lambda texts: vectors.lookup([paragraph_sha1(t) for t in texts]),
+        "sentences" in params.features,
+    )
+    head, search = fit_selected(params, X, train["label"], folds)
     counts = {
         "labeled": len(labeled),
         "train": len(train_idx),
