@@ -135,7 +135,7 @@ def compile_all(lenient: bool = False) -> None:
             continue
         if len(rows) != len(paragraphs):
             raise ValueError(f"{doc_id}: {len(paragraphs)} paragraphs but {len(rows)} label lines")
-        for text, (label, secondary, rules) in zip(paragraphs, rows):
+        for text, (label, secondary, rules) in zip(paragraphs, rows, strict=True):
             labels.append({"doc": doc_id, "text": text, "label": label, "secondary": secondary})
             if rules:
                 rules_rows.append({"doc": doc_id, "text": text, "rules": rules})
@@ -164,7 +164,7 @@ def move_dev_set() -> None:
             raise ValueError(f"{ann.stem}: {len(paragraphs)} paragraphs but {len(labels)} label lines")
         rows += [
             {"doc": ann.stem, "text": t, "label": lab, "secondary": sec}
-            for t, (lab, sec, _rules) in zip(paragraphs, labels)
+            for t, (lab, sec, _rules) in zip(paragraphs, labels, strict=True)
         ]
         src.rename(dev / "documents" / src.name)
     with open(dev / "labels.jsonl", "a", encoding="utf-8") as f:
