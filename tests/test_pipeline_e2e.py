@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -110,3 +111,88 @@ def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> 
     expected = sum(len(segment_document(p.read_text(encoding="utf-8"))) for p in seed_files)
     assert len(rows) == expected
     assert {r["label"] for r in rows} <= {"greeting", "historical_claim", "future_commitment", "other"}
+
+
+def test_registered_model_predicts_raw_text_without_pickle(project: Path) -> None:
+    script = (
+        "import mlflow, pandas as pd\n"
+        "mlflow.set_tracking_uri('sqlite:///mlflow.db')\n"
+        "m = mlflow.pyfunc.load_model('models:/rhetoric-paragraph-classifier@candidate')\n"
+        "out = m.predict(pd.DataFrame({'text': ['We will continue to support you.', 'PARIS, May 4 --']}))\n"
+        "print(out.to_json(orient='records'))\n"
+    )
+    env_cmd = ["env", "MLFLOW_ALLOW_PICKLE_DESERIALIZATION=false", sys.executable, "-c", script]
+    rows = json.loads(run(env_cmd, project).stdout.strip().splitlines()[-1])
+    assert len(rows) == 2 and {"label", "p_greeting", "p_other"} <= set(rows[0])
+
+
+def test_predict_with_registry_uri(project: Path) -> None:
+    doc = next((project / "data/documents").glob("*.txt"))
+    out = run(
+        ["rhetoric", "predict", str(doc), "--model", "models:/rhetoric-paragraph-classifier@champion"],
+        project,
+    )
+    assert len(out.stdout.splitlines()) >= 1
+
+
+def test_mlflow_models_serve_answers_http(project: Path) -> None:
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+        "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db",
+    }
+    server = subprocess.Popen(
+        [
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/rhetoric-paragraph-classifier@candidate",
+            "--env-manager",
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = json.dumps(
+            {
+                "dataframe_split": {
+                    "columns": ["text"],
+                    "data": [["Warm congratulations on your national day."]],
+                }
+            }
+        )
+        deadline = time.monotonic() + 240
+        while True:
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{port}/invocations",
+                    data=body.encode(),
+                    headers={"Content-Type": "application/json"},
+                )
+                with urllib.request.urlopen(request, timeout=60) as response:
+                    answer = json.loads(response.read())
+                break
+            except OSError:
+                assert server.poll() is None, "mlflow models serve exited"
+                assert time.monotonic() < deadline, "the model server never answered"
+                time.sleep(2)
+        prediction = answer["predictions"][0]
+        assert prediction["label"] in {"greeting", "historical_claim", "future_commitment", "other"}
+        assert abs(sum(v for k, v in prediction.items() if k.startswith("p_")) - 1) < 1e-3
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -153,5 +153,55 @@ def predict(
     _guard(stage.run, inputs, output, summary, model, vectors, params, report, metadata)
 
 
+@app.command()
+def annotate(
+    predictions: Annotated[Path, typer.Option(help="Predictions from `predict` (JSONL with scores).")] = Path(
+        "data/predictions/paragraphs.jsonl"
+    ),
+    labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
+    limit: Annotated[int | None, typer.Option(help="Stop after this many labels.")] = None,
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Label the unlabeled paragraphs the model is least sure about first (one key each)."""
+    from rhetoric.stages import annotate as stage
+
+    _guard(stage.run, predictions, labels, params, limit)
+
+
+@app.command("export")
+def export_tasks(
+    output: Annotated[Path, typer.Argument(help="File to write.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="labelstudio | doccano-jsonl | doccano-csv")
+    ] = "labelstudio",
+    predictions: Annotated[Path, typer.Option(help="Predictions from `predict` (pre-annotations).")] = Path(
+        "data/predictions/paragraphs.jsonl"
+    ),
+    labels: Annotated[Path, typer.Option(help="Labels file: its paragraphs are left out.")] = Path(
+        "data/labels.jsonl"
+    ),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Export unlabeled paragraphs, most uncertain first, with the model's labels as pre-annotations."""
+    from rhetoric.stages import exchange
+
+    _guard(exchange.export, output, fmt, predictions, labels, params)
+
+
+@app.command("import")
+def import_labels(
+    source: Annotated[Path, typer.Argument(help="A Label Studio JSON or doccano JSONL/CSV export.")],
+    fmt: Annotated[
+        str, typer.Option("--format", help="labelstudio | doccano-jsonl | doccano-csv")
+    ] = "labelstudio",
+    labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Append labels from an annotation tool's export to the labels file."""
+    from rhetoric.stages import exchange
+
+    _guard(exchange.import_, source, fmt, labels, params)
+
+
 def main() -> None:
     app()

@@ -1,0 +1,157 @@
+"""The labeling loop's pure parts: which paragraphs to ask about first, appending and
+undoing label rows safely, and converting to and from Label Studio and doccano."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rhetoric.errors import DataError
+from rhetoric.io import atomic_open
+from rhetoric.segment import normalize_paragraph
+
+
+def uncertainty(scores: dict[str, float]) -> float:
+    """Margin-based uncertainty: 1 minus the gap between the two most likely labels.
+
+    >>> round(uncertainty({"a": 0.5, "b": 0.4, "c": 0.1}), 2), round(uncertainty({"a": 0.9, "b": 0.1}), 2)
+    (0.9, 0.2)
+    """
+    top = sorted(scores.values(), reverse=True) + [0.0]
+    return 1.0 - (top[0] - top[1])
+
+
+def queue_for_labeling(predictions: Iterable[dict[str, Any]], labeled: set[tuple[str, str]]) -> list[dict]:
+    """Unlabeled predicted paragraphs, most uncertain first (ties by document order)."""
+    rows = [r for r in predictions if (r.get("doc", ""), r["text"]) not in labeled]
+    return sorted(rows, key=lambda r: (-uncertainty(r["scores"]), str(r.get("doc", "")), r.get("idx", 0)))
+
+
+def append_label(path: Path, row: dict[str, Any]) -> None:
+    """Append one label row and force it to disk, so Ctrl-C or a crash loses nothing."""
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def remove_last_label(path: Path, row: dict[str, Any]) -> bool:
+    """Undo: drop the last line if it is `row` (rewritten atomically); False if it is not."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    if not lines or json.loads(lines[-1]) != row:
+        return False
+    with atomic_open(path) as handle:
+        handle.writelines(lines[:-1])
+    return True
+
+
+def to_label_studio(rows: Iterable[dict[str, Any]], model_version: str) -> list[dict[str, Any]]:
+    """Label Studio tasks (text classification, `choices` named "label") with the model's
+    prediction as a pre-annotation."""
+    tasks = []
+    for r in rows:
+        task: dict[str, Any] = {"data": {"text": r["text"], "doc": r.get("doc", ""), "idx": r.get("idx", 0)}}
+        if "label" in r:
+            task["predictions"] = [
+                {
+                    "model_version": model_version,
+                    "score": round(max(r["scores"].values()), 6) if "scores" in r else None,
+                    "result": [
+                        {
+                            "from_name": "label",
+                            "to_name": "text",
+                            "type": "choices",
+                            "value": {"choices": [r["label"]]},
+                        }
+                    ],
+                }
+            ]
+        tasks.append(task)
+    return tasks
+
+
+def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """Label rows from a Label Studio JSON export (the latest annotation of each task)."""
+    if not isinstance(tasks, list):
+        raise DataError(f"{source}: expected a Label Studio JSON export (a list of tasks).")
+    rows = []
+    for number, task in enumerate(tasks, start=1):
+        data = task.get("data", {}) if isinstance(task, dict) else {}
+        annotations = [a for a in task.get("annotations", []) if not a.get("was_cancelled")] if data else []
+        if not annotations:
+            continue
+        choices = [
+            c for res in annotations[-1].get("result", []) for c in res.get("value", {}).get("choices", [])
+        ]
+        rows.append(
+            _label_row(data.get("doc"), data.get("text"), choices, labels, f"{source}, task {number}")
+        )
+    return rows
+
+
+def to_doccano(rows: Iterable[dict[str, Any]], fmt: str) -> str:
+    """doccano text-classification import data: JSONL (`text`, `label` list) or CSV (`text`, `label`)."""
+    rows = list(rows)
+    if fmt == "jsonl":
+        return "".join(
+            json.dumps(
+                {
+                    "text": r["text"],
+                    "label": [r["label"]] if "label" in r else [],
+                    "doc": r.get("doc", ""),
+                    "idx": r.get("idx", 0),
+                },
+                ensure_ascii=False,
+            )
+            + "\n"
+            for r in rows
+        )
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=["text", "label", "doc", "idx"], lineterminator="\n")
+    writer.writeheader()
+    for r in rows:
+        writer.writerow(
+            {"text": r["text"], "label": r.get("label", ""), "doc": r.get("doc", ""), "idx": r.get("idx", 0)}
+        )
+    return buffer.getvalue()
+
+
+def from_doccano(text: str, fmt: str, labels: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """Label rows from a doccano export (JSONL with `label` list, or CSV with `label`)."""
+    rows = []
+    if fmt == "jsonl":
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise DataError(f"{source}, line {number}: invalid JSON ({error.msg}).") from None
+            choices = item.get("label", [])
+            choices = [choices] if isinstance(choices, str) else choices
+            rows.append(
+                _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
+            )
+    else:
+        for number, item in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            choices = [item["label"]] if item.get("label") else []
+            rows.append(
+                _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
+            )
+    return [r for r in rows if r is not None]
+
+
+def _label_row(doc: Any, text: Any, choices: list[str], labels: Sequence[str], where: str) -> dict | None:
+    if not choices:
+        return None
+    if not doc or not isinstance(text, str):
+        raise DataError(f"{where}: needs 'doc' and 'text' to match a paragraph of data/documents/.")
+    unknown = [c for c in choices if c not in labels]
+    if unknown:
+        raise DataError(f"{where}: label {unknown[0]!r} is not one of params labels ({', '.join(labels)}).")
+    return {"doc": str(doc), "text": normalize_paragraph(text), "label": choices[0], "secondary": choices[1:]}

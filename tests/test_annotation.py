@@ -1,0 +1,156 @@
+"""The labeling loop driven through a real pseudo-terminal, and Label Studio / doccano round trips."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import termios
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from rhetoric.annotation import from_doccano, from_label_studio, to_doccano, to_label_studio, uncertainty
+from rhetoric.cli import app
+
+LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
+
+
+def prediction(doc: str, idx: int, text: str, top: float) -> dict:
+    rest = (1 - top) / 3
+    return {
+        "doc": doc,
+        "idx": idx,
+        "text": text,
+        "label": "greeting",
+        "scores": {"greeting": top, "historical_claim": rest, "future_commitment": rest, "other": rest},
+    }
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> Path:
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"labels": LABELS}))
+    rows = [
+        prediction("d1", 0, "Sure thing.", 0.97),
+        prediction("d1", 1, "Unsure one.", 0.4),
+        prediction("d1", 2, "Middle one.", 0.7),
+        prediction("d2", 0, "Already labeled.", 0.3),
+    ]
+    (tmp_path / "predictions.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "labels.jsonl").write_text(
+        json.dumps({"doc": "d2", "text": "Already labeled.", "label": "other", "secondary": []}) + "\n"
+    )
+    return tmp_path
+
+
+class Terminal:
+    """A child process on a pseudo-terminal: read its screen, type keys."""
+
+    def __init__(self, args: list[str], cwd: Path) -> None:
+        self.master, slave = os.openpty()
+        self.proc = subprocess.Popen(
+            args,
+            cwd=cwd,
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
+            env={**os.environ, "TERM": "xterm"},
+        )
+        os.close(slave)
+        self.screen = ""
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.screen:
+            assert time.monotonic() < deadline, f"never saw {text!r}; screen:\n{self.screen[-2000:]}"
+            ready, _, _ = select.select([self.master], [], [], 0.2)
+            if ready:
+                try:
+                    self.screen += os.read(self.master, 65536).decode(errors="replace")
+                except OSError:
+                    break
+
+    def press(self, key: str, then_wait_for: str) -> None:
+        # Type only once the program reads keys raw: a key typed while the line is still in
+        # canonical mode is discarded when the program switches to raw mode.
+        deadline = time.monotonic() + 30
+        while termios.tcgetattr(self.master)[3] & termios.ICANON:
+            assert time.monotonic() < deadline, "the program never started reading keys"
+            time.sleep(0.02)
+        self.screen = ""
+        os.write(self.master, key.encode())
+        self.wait_for(then_wait_for)
+
+
+def test_annotate_in_a_terminal(workspace: Path) -> None:
+    term = Terminal(
+        [
+            sys.executable,
+            "-m",
+            "rhetoric",
+            "annotate",
+            "--predictions",
+            "predictions.jsonl",
+            "--labels",
+            "labels.jsonl",
+        ],
+        workspace,
+    )
+    term.wait_for("[q] quit")
+    assert "Unsure one." in term.screen  # most uncertain first; the labeled paragraph is not offered
+    assert "before: Sure thing." in term.screen and "after: Middle one." in term.screen
+    term.press("f", "Middle one.")  # label it future_commitment -> next is the 0.7 one
+    term.press("s", "Sure thing.")  # skip -> the confident one last
+    term.press("u", "Middle one.")  # undo the skip
+    term.press("u", "Unsure one.")  # undo the label
+    term.press("1", "Middle one.")  # greeting this time
+    term.press("\x03", "saved to labels.jsonl")  # Ctrl-C ends cleanly
+    term.proc.wait(timeout=30)
+    rows = [json.loads(line) for line in (workspace / "labels.jsonl").read_text().splitlines()]
+    assert rows[-1] == {"doc": "d1", "text": "Unsure one.", "label": "greeting", "secondary": []}
+    assert len(rows) == 2
+
+
+def test_uncertainty_orders_by_margin() -> None:
+    assert uncertainty({"a": 0.4, "b": 0.35, "c": 0.25}) > uncertainty({"a": 0.6, "b": 0.2, "c": 0.2})
+
+
+def test_label_studio_round_trip() -> None:
+    tasks = to_label_studio([prediction("d1", 3, "We will act.", 0.8)], "v1")
+    assert tasks[0]["predictions"][0]["result"][0]["value"]["choices"] == ["greeting"]
+    tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["future_commitment"]}}]}]
+    rows = from_label_studio(json.loads(json.dumps(tasks)), LABELS, "ls.json")
+    assert rows == [{"doc": "d1", "text": "We will act.", "label": "future_commitment", "secondary": []}]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_doccano_round_trip(fmt: str) -> None:
+    text = to_doccano([{**prediction("d1", 0, "Thanks, friends.", 0.9), "label": "greeting"}], fmt)
+    rows = from_doccano(text, fmt, LABELS, "dc")
+    assert rows == [{"doc": "d1", "text": "Thanks, friends.", "label": "greeting", "secondary": []}]
+
+
+def test_export_and_import_commands(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(workspace)
+    runner = CliRunner()
+    result = runner.invoke(
+        app, ["export", "tasks.json", "--predictions", "predictions.jsonl", "--labels", "labels.jsonl"]
+    )
+    assert result.exit_code == 0, result.output
+    tasks = json.loads((workspace / "tasks.json").read_text())
+    assert [t["data"]["text"] for t in tasks] == ["Unsure one.", "Middle one.", "Sure thing."]
+    tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["other"]}}]}]
+    (workspace / "done.json").write_text(json.dumps(tasks))
+    result = runner.invoke(app, ["import", "done.json", "--labels", "labels.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert len((workspace / "labels.jsonl").read_text().splitlines()) == 2
+    tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["greeting"]}}]}]  # contradicts it
+    (workspace / "done.json").write_text(json.dumps(tasks))
+    result = runner.invoke(app, ["import", "done.json", "--labels", "labels.jsonl"])
+    assert result.exit_code == 2 and "labeled greeting and other" in result.output
