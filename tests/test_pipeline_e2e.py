@@ -47,7 +47,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     shutil.copy(root / "dvc.yaml", work / "dvc.yaml")
     shutil.copytree(root / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    (work / ".gitignore").write_text("mlflow.db\nmlartifacts/\n/data/vectors/\nsrc/\n")
+    (work / ".gitignore").write_text("mlflow.db\nmlartifacts/\n/data/vectors/\n__pycache__/\n")
     run(["git", "init", "-q"], work)
     run(["dvc", "init", "-q"], work)
     run(["git", "add", "-A"], work)
@@ -196,3 +196,24 @@ def test_mlflow_models_serve_answers_http(project: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_queued_experiments_in_parallel_are_each_recorded_once(project: Path) -> None:
+    for value in ("0.5", "3.0"):
+        run(["dvc", "exp", "run", "--queue", "-S", f"train.hyperparameters.C={value}"], project)
+    run(["dvc", "queue", "start", "-j", "2"], project)
+    deadline = time.monotonic() + 600
+    while True:
+        status = run(["dvc", "queue", "status"], project).stdout
+        if "Queued" not in status and "Running" not in status:
+            break
+        assert time.monotonic() < deadline, status
+        time.sleep(5)
+    assert "Failed" not in status, status
+    with sqlite3.connect(project / "mlflow.db") as db:
+        counts = dict(db.execute(
+            "select p.value, count(*) from params p join runs r on r.run_uuid = p.run_uuid "
+            "where p.key = 'train.hyperparameters.C' and r.status = 'FINISHED' group by p.value").fetchall())
+        experiments = {v for (v,) in db.execute("select value from tags where key = 'dvc_experiment'")}
+    assert counts.get("0.5") == 1 and counts.get("3.0") == 1
+    assert len(experiments) >= 2

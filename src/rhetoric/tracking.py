@@ -29,7 +29,8 @@ def repo_root() -> Path:
 
 def tracking_uri(root: Path | None = None) -> str:
     root = root or repo_root()
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+    # timeout: queued experiments write the same SQLite file at once; wait for the lock.
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}?timeout=60"
 
 
 def _mlflow() -> Any:
