@@ -40,6 +40,9 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     (work / "data/labels.jsonl").write_text(
         "".join(json.dumps(r) + "\n" for r in labels if r["doc"] in docs), encoding="utf-8"
     )
+    (work / "data/dev").mkdir()
+    dev_rows = (root / "data/dev/labels.jsonl").read_text(encoding="utf-8").splitlines()[:40]
+    (work / "data/dev/labels.jsonl").write_text("\n".join(dev_rows) + "\n", encoding="utf-8")
     meta = pd.read_csv(root / "data/documents.csv")
     meta[meta["doc_id"].isin(docs)].to_csv(work / "data/documents.csv", index=False)
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -64,6 +67,7 @@ def test_repro_writes_every_output(project: Path) -> None:
     assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert 0.0 <= metrics["test"]["f1_macro"] <= 1.0
+    assert metrics["dev"]["n"] == 40
     assert set(metrics["test"]["per_class"]) == set(card["labels"])
     assert (project / "reports/confusion.png").stat().st_size > 1000
     predictions = [

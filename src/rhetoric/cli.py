@@ -108,13 +108,16 @@ def evaluate(
     reports: Annotated[Path, typer.Option(help="Where the stage writes metrics and plots.")] = Path(
         "reports"
     ),
+    dev: Annotated[
+        Path | None, typer.Option(help="Stage only: a held-out labeled set scored as `dev` in metrics.json.")
+    ] = None,
     params: Params = Path("params.yaml"),
 ) -> None:
     """Score the trained model: on the test split (stage), or on any labeled JSONL."""
     if paragraphs is not None:
         from rhetoric.stages import evaluate as stage
 
-        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params)
+        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params, dev)
     else:
         from rhetoric.stages import score_gold
 

@@ -20,7 +20,13 @@ log = logging.getLogger(__name__)
 
 
 def run(
-    paragraphs: Path, labels_file: Path, store: Path, model_dir: Path, reports: Path, params_file: Path
+    paragraphs: Path,
+    labels_file: Path,
+    store: Path,
+    model_dir: Path,
+    reports: Path,
+    params_file: Path,
+    dev_labels: Path | None = None,
 ) -> None:
     raw = read_params(params_file)
     labels = parse_labels(raw.get("labels"))
@@ -37,13 +43,15 @@ def run(
     predictions.insert(1, "idx", test["idx"])
     confusion = confusion_table(predictions["actual"], predictions["predicted"], labels)
     selection = labeler.card["selection"]
-    write_json(
-        reports / "metrics.json",
-        {
-            "test": metrics,
-            "cv": {"f1_macro": selection["cv_f1_macro"], "f1_macro_std": selection["cv_f1_macro_std"]},
-        },
-    )
+    summary = {
+        "test": metrics,
+        "cv": {"f1_macro": selection["cv_f1_macro"], "f1_macro_std": selection["cv_f1_macro_std"]},
+    }
+    if dev_labels is not None:
+        # The held-out dev set (another writer's documents): never trained on.
+        dev = read_labels(dev_labels, labels)
+        summary["dev"] = score(labeler, dev["text"], dev["label"], lookup, params.calibration_bins)[0]
+    write_json(reports / "metrics.json", summary)
     plots = reports / "plots"
     write_csv(plots / "confusion.csv", confusion_pairs(predictions))
     write_csv(plots / "reliability.csv", reliability)
@@ -80,6 +88,13 @@ def run(
         test["text"].head(2).tolist(),
         test_docs_digest=data_digest(test),
     )
+    if "dev" in summary:
+        log.info(
+            "evaluate: dev set %d paragraphs, accuracy %.3f, macro-F1 %.3f",
+            summary["dev"]["n"],
+            summary["dev"]["accuracy"],
+            summary["dev"]["f1_macro"],
+        )
     log.info(
         "evaluate: %d test paragraphs, accuracy %.3f, macro-F1 %.3f (MLflow run %s)",
         metrics["n"],
