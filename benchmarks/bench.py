@@ -102,7 +102,9 @@ def throughput(texts: list[str]) -> list[dict]:
 def timed(cmd: list[str], cwd: Path) -> float:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, env=env, check=True, capture_output=True)
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if result.returncode:
+        sys.exit(f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return time.perf_counter() - start
 
 
@@ -112,7 +114,9 @@ def repro_and_cold_start() -> list[dict]:
         for name in ("dvc.yaml", "params.yaml"):
             shutil.copy(ROOT / name, work / name)
         shutil.copytree(ROOT / "data/documents", work / "data/documents")
-        shutil.copy(ROOT / "data/labels.jsonl", work / "data/labels.jsonl")
+        shutil.copytree(ROOT / "data/dev", work / "data/dev")
+        for name in ("labels.jsonl", "documents.csv"):
+            shutil.copy(ROOT / "data" / name, work / "data" / name)
         shutil.copytree(ROOT / "src", work / "src")
         for cmd in (["git", "init", "-q"], ["dvc", "init", "-q"]):
             timed(cmd, work)

@@ -156,7 +156,7 @@ class Encoder:
 
     def windows(self, text: str) -> list[str]:
         """The text itself, or word windows of it that each fit the token window."""
-        n_tokens = len(self.model.tokenizer(text, add_special_tokens=False)["input_ids"])
+        n_tokens = len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
         if n_tokens <= self.max_tokens:
             return [text]
         words = text.split()
