@@ -160,7 +160,7 @@ def main() -> None:
         "",
         f"Embedding {len(texts)} generated paragraphs (~110 tokens):",
         "",
-        "| backend | paragraphs/s | × baseline | min cosine to fp32 |",
+        "| backend | paragraphs/s | × baseline | min cosine to baseline fp32 |",
         "|---|---|---|---|",
     ]
     for row in throughput(texts):
