@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -215,9 +216,56 @@ def test_queued_experiments_in_parallel_are_each_recorded_once(project: Path) ->
         time.sleep(5)
     assert "Failed" not in status, status
     with sqlite3.connect(project / "mlflow.db") as db:
-        counts = dict(db.execute(
-            "select p.value, count(*) from params p join runs r on r.run_uuid = p.run_uuid "
-            "where p.key = 'train.hyperparameters.C' and r.status = 'FINISHED' group by p.value").fetchall())
+        counts = dict(
+            db.execute(
+                "select p.value, count(*) from params p join runs r on r.run_uuid = p.run_uuid "
+                "where p.key = 'train.hyperparameters.C' and r.status = 'FINISHED' group by p.value"
+            ).fetchall()
+        )
         experiments = {v for (v,) in db.execute("select value from tags where key = 'dvc_experiment'")}
     assert counts.get("0.5") == 1 and counts.get("3.0") == 1
     assert len(experiments) >= 2
+
+
+def test_retraining_gives_identical_metrics_and_predictions(project: Path) -> None:
+    metrics = (project / "reports/metrics.json").read_bytes()
+    predictions = (project / "data/predictions/paragraphs.jsonl").read_bytes()
+    run(["dvc", "repro", "-f", "train"], project)  # retrains, then evaluate and predict rerun
+    assert (project / "reports/metrics.json").read_bytes() == metrics
+    assert (project / "data/predictions/paragraphs.jsonl").read_bytes() == predictions
+
+
+def test_killed_predict_keeps_previous_output_and_repro_recovers(project: Path) -> None:
+    target = project / "data/predictions/paragraphs.jsonl"
+    before = target.read_bytes()
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    # Many copies of the documents make the stage write for long enough to be killed mid-write.
+    inputs = [str(p) for p in sorted((project / "data/documents").glob("*.txt"))] * 30
+    proc = subprocess.Popen(
+        ["rhetoric", "predict", *inputs, "--output", str(target)],
+        cwd=project,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while not list(target.parent.glob(".paragraphs.jsonl.*.tmp")):
+        assert proc.poll() is None and time.monotonic() < deadline, "predict never started writing"
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert target.read_bytes() == before  # the half-written file never replaced the output
+    out = run(["dvc", "status"], project).stdout
+    assert "changed" not in out
+    run(["dvc", "repro"], project)
+    assert target.read_bytes() == before
+
+
+def test_timeline_and_per_class_plots(project: Path) -> None:
+    mix = pd.read_csv(project / "reports/plots/label_mix_by_month.csv")
+    assert set(mix.columns) == {"period", "label", "share"}
+    totals = mix.groupby("period")["share"].sum()
+    assert ((totals - 1).abs() < 1e-3).all()
+    assert (project / "reports/per_class_f1.png").stat().st_size > 1000
+    assert (project / "reports/plots/label_mix_by_month.png").stat().st_size > 1000

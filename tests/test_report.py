@@ -88,3 +88,13 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, page: str) -> None:
     width, height = image.size
     right_edge = {image.getpixel((width - 2, y)) for y in range(0, height, 5)}
     assert right_edge == {(255, 255, 255)}  # nothing runs off the right edge
+
+
+def test_label_mix_by_month() -> None:
+    from rhetoric.report import label_mix_by_period
+
+    meta = pd.DataFrame({"doc_id": ["d1", "d2"], "date": ["2025-01-05", "2025-03-09"]})
+    mix = label_mix_by_period(rows(), LABELS, meta)
+    assert list(mix.index) == ["2025-01", "2025-03"]
+    assert mix.loc["2025-01", "greeting"] == 0.5 and mix.loc["2025-01", "future_commitment"] == 0.5
+    assert mix.loc["2025-03", "historical_claim"] == 1.0

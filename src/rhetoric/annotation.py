@@ -32,6 +32,20 @@ def queue_for_labeling(predictions: Iterable[dict[str, Any]], labeled: set[tuple
     return sorted(rows, key=lambda r: (-uncertainty(r["scores"]), str(r.get("doc", "")), r.get("idx", 0)))
 
 
+def read_labeling_queue(
+    predictions: Path, labels_file: Path, labels: Sequence[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """All predicted rows, and the unlabeled ones in the order to ask about them."""
+    from rhetoric.corpus import read_labels
+
+    if not predictions.is_file():
+        raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
+    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line]
+    existing = read_labels(labels_file, labels) if labels_file.is_file() else None
+    done = set() if existing is None else set(zip(existing["doc"], existing["text"], strict=True))
+    return rows, queue_for_labeling(rows, done)
+
+
 def append_label(path: Path, row: dict[str, Any]) -> None:
     """Append one label row and force it to disk, so Ctrl-C or a crash loses nothing."""
     with open(path, "a", encoding="utf-8") as handle:

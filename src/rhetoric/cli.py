@@ -143,6 +143,10 @@ def predict(
     report: Annotated[
         Path | None, typer.Option(help="Folder for the HTML report (index.html + a page per document).")
     ] = None,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(help="CSV (and PNG beside it) of the label mix per month; needs --metadata."),
+    ] = None,
     metadata: Annotated[
         Path | None,
         typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
@@ -153,7 +157,7 @@ def predict(
 
     if params is None and Path("params.yaml").is_file():
         params = Path("params.yaml")
-    _guard(stage.run, inputs, output, summary, model, vectors, params, report, metadata)
+    _guard(stage.run, inputs, output, summary, model, vectors, params, report, metadata, timeline)
 
 
 @app.command()

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from rhetoric.labeler import Labeler, Lookup
-from rhetoric.metrics import classification_metrics, confusion_table, reliability
+from rhetoric.metrics import classification_metrics, reliability
 
 
 def score(
@@ -52,6 +52,3 @@ def format_report(metrics: dict[str, Any], confusion: pd.DataFrame) -> str:
 def confusion_pairs(predictions: pd.DataFrame) -> pd.DataFrame:
     """Rows of (actual, predicted), the shape DVC's confusion plot template reads."""
     return predictions[["actual", "predicted"]]
-
-
-__all__ = ["score", "format_report", "confusion_pairs", "confusion_table"]

@@ -54,3 +54,44 @@ def save_reliability_png(table: pd.DataFrame, path: Path, ece: float) -> None:
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)
+
+
+def save_per_class_f1_png(
+    per_class: dict[str, dict[str, float]], path: Path, colours: dict[str, str]
+) -> None:
+    plt = _pyplot()
+    labels = list(per_class)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.barh(
+        labels,
+        [per_class[label]["f1"] for label in labels],
+        color=[colours.get(label, "#888888") for label in labels],
+    )
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1 on the test documents")
+    ax.invert_yaxis()
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)
+
+
+def save_label_mix_png(mix: pd.DataFrame, path: Path, colours: dict[str, str]) -> None:
+    """Stacked shares of each label per period (rows: period, columns: labels)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 4))
+    positions = list(range(len(mix)))
+    bottom = [0.0] * len(mix)
+    for label in mix.columns:
+        ax.bar(positions, mix[label], bottom=bottom, label=label, color=colours.get(label))
+        bottom = [b + v for b, v in zip(bottom, mix[label], strict=True)]
+    ax.set_xticks(positions, [str(p) for p in mix.index])
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of paragraphs")
+    ax.set_title("Label mix across documents over time")
+    ax.tick_params(axis="x", rotation=45)
+    ax.legend(loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=110)
+    plt.close(fig)

@@ -107,3 +107,17 @@ def write_report(
                 )
             )
     return frame["doc"].nunique() + 1
+
+
+def label_mix_by_period(
+    rows: list[dict[str, Any]], labels: Sequence[str], metadata: pd.DataFrame
+) -> pd.DataFrame:
+    """Share of each label per month of the documents' dates (metadata `date`), as rows of
+    (period, label, share) for DVC and as a period × label table for the PNG."""
+    frame = pd.DataFrame(rows)[["doc", "label"]]
+    dates = metadata.rename(columns={"doc_id": "doc"})[["doc", "date"]]
+    frame = frame.merge(dates, on="doc", how="inner")
+    frame["period"] = pd.to_datetime(frame["date"], errors="coerce").dt.to_period("M").astype(str)
+    frame = frame[frame["period"] != "NaT"]
+    counts = pd.crosstab(frame["period"], frame["label"]).reindex(columns=list(labels), fill_value=0)
+    return counts.div(counts.sum(axis=1), axis=0).round(4)

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
-from rhetoric.annotation import append_label, queue_for_labeling, remove_last_label, uncertainty
-from rhetoric.corpus import read_labels
-from rhetoric.errors import DataError
+from rhetoric.annotation import append_label, read_labeling_queue, remove_last_label, uncertainty
 from rhetoric.params import parse_labels, read_params
 
 COLOURS = {"greeting": "yellow", "historical_claim": "blue", "future_commitment": "green", "other": "white"}
@@ -46,12 +43,7 @@ def show(row: dict, context: dict[tuple[str, int], str], position: int, total: i
 
 def run(predictions: Path, labels_file: Path, params_file: Path, limit: int | None) -> None:
     labels = list(parse_labels(read_params(params_file).get("labels")))
-    if not predictions.is_file():
-        raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
-    preds = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line]
-    existing = read_labels(labels_file, labels) if labels_file.is_file() else None
-    done = set() if existing is None else set(zip(existing["doc"], existing["text"], strict=True))
-    queue = queue_for_labeling(preds, done)
+    preds, queue = read_labeling_queue(predictions, labels_file, labels)
     context = {(r.get("doc", ""), int(r.get("idx", 0))): r["text"] for r in preds}
     keys = key_map(labels)
     history: list[tuple[int, dict | None]] = []

@@ -8,11 +8,13 @@ from pathlib import Path
 import pandas as pd
 
 from rhetoric.corpus import match_labels, read_labels
-from rhetoric.evaluation import confusion_pairs, confusion_table, score
+from rhetoric.evaluation import confusion_pairs, score
 from rhetoric.io import write_csv, write_json, write_jsonl
 from rhetoric.labeler import Labeler
+from rhetoric.metrics import confusion_table
 from rhetoric.params import EvaluateParams, parse_labels, read_params
-from rhetoric.plots import save_confusion_png, save_reliability_png
+from rhetoric.plots import save_confusion_png, save_per_class_f1_png, save_reliability_png
+from rhetoric.report import label_colours
 from rhetoric.training import data_digest
 from rhetoric.vectors import VectorStore
 
@@ -63,6 +65,7 @@ def run(
         confusion, reports / "confusion.png", f"Test documents: macro-F1 {metrics['f1_macro']:.3f}"
     )
     save_reliability_png(reliability, reports / "reliability.png", metrics["calibration_ece"])
+    save_per_class_f1_png(metrics["per_class"], reports / "per_class_f1.png", label_colours(labels))
     wrong = predictions[predictions["actual"] != predictions["predicted"]]
     write_jsonl(reports / "misclassified.jsonl", wrong.to_dict("records"))
     from rhetoric.tracking import log_run

@@ -10,11 +10,11 @@ from rhetoric.annotation import (
     append_label,
     from_doccano,
     from_label_studio,
-    queue_for_labeling,
+    read_labeling_queue,
     to_doccano,
     to_label_studio,
 )
-from rhetoric.corpus import parse_label_lines, read_labels
+from rhetoric.corpus import parse_label_lines
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open
 from rhetoric.params import parse_labels, read_params
@@ -31,12 +31,7 @@ def _check_format(fmt: str) -> None:
 def export(output: Path, fmt: str, predictions: Path, labels_file: Path, params_file: Path) -> None:
     _check_format(fmt)
     labels = parse_labels(read_params(params_file).get("labels"))
-    if not predictions.is_file():
-        raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
-    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line]
-    existing = read_labels(labels_file, labels) if labels_file.is_file() else None
-    done = set() if existing is None else set(zip(existing["doc"], existing["text"], strict=True))
-    queue = queue_for_labeling(rows, done)
+    _rows, queue = read_labeling_queue(predictions, labels_file, labels)
     with atomic_open(output) as handle:
         if fmt == "labelstudio":
             json.dump(to_label_studio(queue, "rhetoric"), handle, ensure_ascii=False, indent=1)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, write_csv
 from rhetoric.labeler import Labeler
 from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
@@ -27,6 +28,7 @@ def run(
     params_file: Path | None,
     report: Path | None = None,
     metadata: Path | None = None,
+    timeline: Path | None = None,
 ) -> None:
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
@@ -63,10 +65,20 @@ def run(
             )
     if summary is not None:
         write_csv(summary, document_summary(written, labeler.labels, predict.low_confidence))
+    meta = pd.read_csv(metadata) if metadata is not None and metadata.is_file() else None
     if report is not None:
         from rhetoric.report import write_report
 
-        meta = pd.read_csv(metadata) if metadata is not None and metadata.is_file() else None
         pages = write_report(written, labeler.labels, report, predict.low_confidence, meta)
         log.info("predict: report of %d pages -> %s", pages, report / "index.html")
+    if timeline is not None:
+        if meta is None or "date" not in meta.columns:
+            raise DataError("--timeline needs --metadata with a 'date' column (data/documents.csv).")
+        from rhetoric.plots import save_label_mix_png
+        from rhetoric.report import label_colours, label_mix_by_period
+
+        mix = label_mix_by_period(written, labeler.labels, meta)
+        long = mix.reset_index().melt(id_vars="period", var_name="label", value_name="share")
+        write_csv(timeline, long)
+        save_label_mix_png(mix, timeline.with_suffix(".png"), label_colours(labeler.labels))
     log.info("predict: %d paragraphs labeled%s", len(written), f" -> {output}" if output else "")

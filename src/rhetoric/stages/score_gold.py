@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from rhetoric.errors import DataError
-from rhetoric.evaluation import confusion_table, format_report, score
+from rhetoric.evaluation import format_report, score
 from rhetoric.labeler import Labeler
+from rhetoric.metrics import confusion_table
 from rhetoric.params import EvaluateParams, read_params
 from rhetoric.prediction import jsonl_rows
 
