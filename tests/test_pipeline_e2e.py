@@ -268,3 +268,9 @@ def test_timeline_and_per_class_plots(project: Path) -> None:
     assert ((totals - 1).abs() < 1e-3).all()
     assert (project / "reports/per_class_f1.png").stat().st_size > 1000
     assert (project / "reports/plots/label_mix_by_month.png").stat().st_size > 1000
+
+
+def test_evaluate_on_own_gold_file(project: Path) -> None:
+    out = run(["rhetoric", "evaluate", "--labels", "data/dev/labels.jsonl", "--model-dir", "models"], project)
+    assert "paragraphs  40" in out.stdout and "macro-F1" in out.stdout
+    assert "confusion (rows actual, columns predicted)" in out.stdout
