@@ -24,3 +24,11 @@ def test_other_model_key_shares_nothing(tmp_path: Path) -> None:
     assert VectorStore(tmp_path, "m2").known() == set()
     with pytest.raises(DataError, match="run the embed stage"):
         VectorStore(tmp_path, "m2").lookup(["a"])
+
+
+def test_index_sees_shards_added_after_it_was_read(tmp_path: Path) -> None:
+    store = VectorStore(tmp_path, "m")
+    store.add(["a"], np.ones((1, 2), dtype=np.float32))
+    assert store.known() == {"a"}
+    store.add(["b"], np.zeros((1, 2), dtype=np.float32))
+    np.testing.assert_array_equal(store.lookup(["b", "a"]), [[0, 0], [1, 1]])

@@ -12,6 +12,7 @@ import pandas as pd
 from rhetoric.corpus import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.labeler import Labeler
+from rhetoric.segment import normalize_paragraph
 
 SUPPORTED = (".txt", ".jsonl")
 
@@ -80,7 +81,7 @@ def label_rows(
     `lookup(sha1s) -> (vectors or None per row)` may supply cached vectors.
     """
     for batch in batches(rows, batch_size):
-        texts = [" ".join(r["text"].split()) for r in batch]
+        texts = [normalize_paragraph(r["text"]) for r in batch]
         proba = labeler.predict_proba(texts, lookup)
         for row, p in zip(batch, proba, strict=True):
             yield {

@@ -24,16 +24,24 @@ class VectorStore:
 
     def __init__(self, root: str | Path, key: str) -> None:
         self.folder = Path(root) / key
+        self._index: dict[str, tuple[Path, int]] | None = None
 
     def shards(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.parquet"))
 
+    def index(self) -> dict[str, tuple[Path, int]]:
+        """Where each sha1's vector is (shard, row), read once from the sha1 columns only,
+        so repeated lookups (predict asks batch by batch) don't rescan every shard."""
+        if self._index is None:
+            self._index = {}
+            for shard in self.shards():
+                keys = pq.read_table(shard, columns=["sha1"]).column("sha1").to_pylist()
+                self._index.update((key, (shard, row)) for row, key in enumerate(keys))
+        return self._index
+
     def known(self) -> set[str]:
         """The sha1s that already have a vector."""
-        known: set[str] = set()
-        for shard in self.shards():
-            known.update(pq.read_table(shard, columns=["sha1"]).column("sha1").to_pylist())
-        return known
+        return set(self.index())
 
     def add(self, sha1s: Sequence[str], vectors: np.ndarray) -> Path:
         """Write one new shard atomically."""
@@ -53,22 +61,25 @@ class VectorStore:
         )
         with atomic_path(path) as tmp:
             pq.write_table(table, tmp)
+        self._index = None
         return path
 
     def find(self, sha1s: Sequence[str]) -> list[np.ndarray | None]:
-        """Vectors for `sha1s`, in order, None where the store has none."""
-        wanted = set(sha1s)
+        """Vectors for `sha1s`, in order, None where the store has none.
+
+        Only the shards that hold a wanted vector are read."""
+        index = self.index()
+        by_shard: dict[Path, list[tuple[str, int]]] = {}
+        for sha in set(sha1s):
+            if sha in index:
+                shard, row = index[sha]
+                by_shard.setdefault(shard, []).append((sha, row))
         found: dict[str, np.ndarray] = {}
-        for shard in self.shards():
-            table = pq.read_table(shard)
-            keys = table.column("sha1").to_pylist()
-            hits = [i for i, k in enumerate(keys) if k in wanted]
-            if not hits:
-                continue
-            column = table.column("vector").combine_chunks()
+        for shard, hits in by_shard.items():
+            column = pq.read_table(shard, columns=["vector"]).column("vector").combine_chunks()
             matrix = column.flatten().to_numpy().reshape(-1, column.type.list_size)
-            for i in hits:
-                found[keys[i]] = matrix[i]
+            for sha, row in hits:
+                found[sha] = matrix[row]
         return [found.get(s) for s in sha1s]
 
     def lookup(self, sha1s: Sequence[str]) -> np.ndarray:

@@ -57,7 +57,8 @@ def import_(source: Path, fmt: str, labels_file: Path, params_file: Path) -> Non
     existing = labels_file.read_text(encoding="utf-8").splitlines() if labels_file.is_file() else []
     # Validate the combined file first: a conflict with an existing label stops the import.
     parse_label_lines(existing + [json.dumps(r) for r in rows], labels, str(labels_file))
-    known = {(json.loads(line)["doc"], json.loads(line)["text"]) for line in existing if line.strip()}
+    current = parse_label_lines(existing, labels, str(labels_file))
+    known = set(zip(current["doc"], current["text"], strict=True))
     new = [r for r in rows if (r["doc"], r["text"]) not in known]
     for row in new:
         append_label(labels_file, row)

@@ -12,6 +12,7 @@ from rhetoric.labeler import Labeler
 from rhetoric.metrics import confusion_table
 from rhetoric.params import EvaluateParams, read_params
 from rhetoric.prediction import jsonl_rows
+from rhetoric.segment import normalize_paragraph
 
 
 def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
@@ -29,7 +30,7 @@ def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
             )
     if not rows:
         raise DataError(f"{labels_file}: no rows to score.")
-    texts = [" ".join(r["text"].split()) for r in rows]
+    texts = [normalize_paragraph(r["text"]) for r in rows]
     truth = [r["label"] for r in rows]
     metrics, predictions, _ = score(labeler, texts, truth, None, params.calibration_bins)
     typer.echo(format_report(metrics, confusion_table(truth, predictions["predicted"], labeler.labels)))
