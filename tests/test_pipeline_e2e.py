@@ -274,3 +274,57 @@ def test_evaluate_on_own_gold_file(project: Path) -> None:
     out = run(["rhetoric", "evaluate", "--labels", "data/dev/labels.jsonl", "--model-dir", "models"], project)
     assert "paragraphs  40" in out.stdout and "macro-F1" in out.stdout
     assert "confusion (rows actual, columns predicted)" in out.stdout
+
+
+def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
+    import numpy as np
+
+    from rhetoric.labeler import Labeler
+    from rhetoric.linear_head import LinearHead
+    from rhetoric.vectors import VectorStore
+
+    manifest = json.loads((project / "models/export/export.json").read_text())
+    assert manifest["linear_head"] and manifest["embedder_backend"] == "onnx"
+    trained = Labeler.load(project / "models")
+    packaged = Labeler.load(project / "models", exported=True)
+    assert isinstance(packaged.head, LinearHead) and not isinstance(trained.head, LinearHead)
+    texts = pd.read_parquet(project / "data/paragraphs.parquet")["text"].tolist()
+    lookup = VectorStore(project / "data/vectors", trained.card["embed_params"]["store_key"]).find
+    np.testing.assert_allclose(
+        packaged.predict_proba(texts, lookup), trained.predict_proba(texts, lookup), atol=1e-6
+    )
+
+
+def test_predict_one_document_without_torch_agrees_with_the_pipeline(project: Path) -> None:
+    doc = sorted((project / "data/documents").glob("*.txt"))[0]
+    script = (
+        "import sys\n"
+        "from rhetoric.cli import app\n"
+        f"sys.argv = ['rhetoric', 'predict', {str(doc)!r}, '--model', 'models']\n"
+        "try:\n    app()\nexcept SystemExit as end:\n    assert not end.code, end.code\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'sklearn', 'skops', 'pandas'}\n"
+        "print('imported:', sorted(heavy & set(sys.modules)), file=sys.stderr)\n"
+    )
+    out = run([sys.executable, "-c", script], project)
+    assert "imported: []" in out.stderr
+    fresh = [json.loads(line) for line in out.stdout.splitlines()]
+    pipeline = [
+        row
+        for row in map(json.loads, (project / "data/predictions/paragraphs.jsonl").read_text().splitlines())
+        if row["doc"] == doc.stem
+    ]
+    assert [r["text"] for r in fresh] == [r["text"] for r in pipeline] and fresh
+    # The pipeline used the stored (bf16 or fp32 torch) vectors, this the ONNX fp32 graph.
+    for ours, theirs in zip(fresh, pipeline, strict=True):
+        assert ours["label"] == theirs["label"]
+        assert max(abs(ours["scores"][k] - theirs["scores"][k]) for k in ours["scores"]) < 0.01
+
+
+def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:
+    from rhetoric.labeler import Labeler
+    from rhetoric.linear_head import LinearHead
+
+    models = shutil.copytree(project / "models", tmp_path / "models")
+    manifest = json.loads((models / "export/export.json").read_text())
+    (models / "export/export.json").write_text(json.dumps({**manifest, "head_sha256": "0" * 64}))
+    assert not isinstance(Labeler.load(models, exported=True).head, LinearHead)

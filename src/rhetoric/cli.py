@@ -90,6 +90,17 @@ def train(
     _guard(stage.run, paragraphs, labels, store, manifest, model_dir, params)
 
 
+@app.command("export-model")
+def export_model(
+    model_dir: Annotated[Path, typer.Option(help="Trained model folder (from `train`).")] = Path("models"),
+    output: Annotated[Path, typer.Option(help="Package folder to write.")] = Path("models/export"),
+) -> None:
+    """Package the trained model for fast prediction: embedder as ONNX, a linear head as arrays."""
+    from rhetoric.stages import export_model as stage
+
+    _guard(stage.run, model_dir, output)
+
+
 @app.command()
 def evaluate(
     labels: Annotated[

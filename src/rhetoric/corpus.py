@@ -13,11 +13,13 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from rhetoric.errors import DataError
 from rhetoric.segment import normalize_paragraph, paragraph_sha1, segment_document
+
+if TYPE_CHECKING:  # imported where used: reading one document for `predict` needs no pandas
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def segment_folder(folder: Path, max_bytes: int) -> tuple[pd.DataFrame, SegmentS
 
 
 def paragraph_frame(rows: Sequence[dict[str, object]]) -> pd.DataFrame:
+    import pandas as pd
+
     frame = pd.DataFrame(list(rows), columns=PARAGRAPH_COLUMNS)
     return frame.astype({"idx": "int32", "n_tokens": "int32"})
 
@@ -140,6 +144,8 @@ def parse_label_lines(lines: Iterable[str], labels: Sequence[str], source: str) 
                 "line": number,
             }
         )
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=["doc", "text", "label", "secondary", "line"])
     return drop_repeated_labels(frame, source)
 

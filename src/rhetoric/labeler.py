@@ -1,28 +1,50 @@
-"""A trained model put back together for labeling: the skops head plus its embedder.
+"""A trained model put back together for labeling: its head plus its embedder.
 
 The card (models/card.json) names the embedder by name and weight hash; loading
 resolves the name on this machine and refuses a model whose weights differ.
+
+Where the `export` stage has packaged the model (models/export: the embedder as ONNX,
+a linear head as arrays) and the package matches the trained head, `load(...,
+exported=True)` uses it, so labeling imports neither torch, sentence-transformers,
+scikit-learn nor pandas; that is what lets `rhetoric predict` answer in about a second.
 """
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from rhetoric.errors import ModelError
-from rhetoric.features import build_feature_frame
-from rhetoric.io import read_json
-from rhetoric.model import load_head
+from rhetoric.io import file_sha256, read_json
+from rhetoric.linear_head import LinearHead
 from rhetoric.segment import paragraph_sha1
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 HEAD_FILE = "classifier.skops"
 # Cached vectors by text sha1, None where not cached (VectorStore.find).
 Lookup = Callable[[Sequence[str]], list]
 CARD_FILE = "card.json"
+EXPORT_DIR = "export"
+EXPORT_FILE = "export.json"
+EMBEDDER_DIR = "embedder"
+
+
+def current_export(model_dir: Path) -> Path | None:
+    """models/export when it was made from the head now in `model_dir`, else None (a stale
+    package is never used: it would label with an older model)."""
+    folder = model_dir / EXPORT_DIR
+    manifest = folder / EXPORT_FILE
+    if not manifest.is_file() or not (model_dir / HEAD_FILE).is_file():
+        return None
+    if read_json(manifest).get("head_sha256") != file_sha256(model_dir / HEAD_FILE):
+        return None
+    return folder
 
 
 def read_card(model_dir: Path) -> dict[str, Any]:
@@ -37,21 +59,32 @@ def score_columns(labels: Sequence[str]) -> list[str]:
 
 
 class Labeler:
-    """Labels paragraphs with a trained head; embeds them unless vectors are given."""
+    """Labels paragraphs with a trained head (skops pipeline or exported `LinearHead`);
+    embeds them unless vectors are given, with the exported ONNX embedder where there is one."""
 
-    def __init__(self, head: Any, card: dict[str, Any]) -> None:
+    def __init__(self, head: Any, card: dict[str, Any], onnx_embedder: Path | None = None) -> None:
         self.head = head
         self.card = card
         self.labels: list[str] = list(card["labels"])
-        if list(head.classes_) != sorted(self.labels):
+        classes = head.classes if isinstance(head, LinearHead) else list(head.classes_)
+        if list(classes) != sorted(self.labels):
             raise ModelError("the classifier's classes do not match its card's labels; retrain it.")
+        self.classes: list[str] = list(classes)
+        self.onnx_embedder = onnx_embedder
         self._encoder: Any = None
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> Labeler:
+    def load(cls, model_dir: str | Path, exported: bool = False) -> Labeler:
+        """The model in `model_dir`; with `exported`, its current export where there is one."""
         model_dir = Path(model_dir)
         card = read_card(model_dir)
-        return cls(load_head(model_dir / HEAD_FILE), card)
+        package = current_export(model_dir) if exported else None
+        embedder = package / EMBEDDER_DIR if package else None
+        if package and read_json(package / EXPORT_FILE).get("linear_head"):
+            return cls(LinearHead.load(package), card, embedder)
+        from rhetoric.model import load_head
+
+        return cls(load_head(model_dir / HEAD_FILE), card, embedder)
 
     def check_compatible(self, labels: Sequence[str], embed_model: str | None = None) -> None:
         """Refuse to mix a model with params it was not trained for."""
@@ -68,8 +101,17 @@ class Labeler:
             )
 
     def encoder(self) -> Any:
+        if self._encoder is None and self.onnx_embedder is not None:
+            from rhetoric.onnx_encoder import OnnxEncoder
+
+            self._encoder = OnnxEncoder(self.onnx_embedder)
+            if self._encoder.identity.weights_sha256 != self.card["embedder"]["weights_sha256"]:
+                raise ModelError(
+                    f"{self.onnx_embedder}: exported from other weights than the model was trained "
+                    "with; re-export it with `dvc repro`."
+                )
         if self._encoder is None:
-            from rhetoric.embedding import Encoder, resolve_model
+            from rhetoric.embedding import choose_backend, choose_device, make_encoder, resolve_model
 
             wanted = self.card["embedder"]
             identity = resolve_model(wanted["name"])
@@ -80,8 +122,11 @@ class Labeler:
                     f"{wanted['weights_sha256'][:12]}; install the same model or retrain."
                 )
             embed = self.card.get("embed_params", {})
-            self._encoder = Encoder(
-                identity, backend=embed.get("backend", "auto"), batch_size=embed.get("batch_size", 32)
+            device = choose_device("auto")
+            backend = choose_backend(embed.get("backend", "auto"), device)
+            # Without a package, an ONNX-trained model exports its embedder once per process.
+            self._encoder = make_encoder(
+                identity, device, backend, embed.get("batch_size", 32), Path(tempfile.mkdtemp()) / "embedder"
             )
         return self._encoder
 
@@ -102,19 +147,27 @@ class Labeler:
         return np.stack(found).astype(np.float32)
 
     def features(self, texts: Sequence[str], lookup: Lookup | None = None) -> pd.DataFrame:
-        """The head's input for `texts` (paragraph and, if used, sentence vectors)."""
+        """The skops head's input for `texts` (paragraph and, if used, sentence vectors)."""
+        from rhetoric.features import build_feature_frame
+
         return build_feature_frame(texts, lambda batch: self.vectors_for(batch, lookup), self.uses_sentences)
 
     def predict_proba(self, texts: Sequence[str], lookup: Lookup | None = None) -> np.ndarray:
         """Probabilities with columns in `self.labels` order."""
         if not len(texts):
             return np.zeros((0, len(self.labels)))
-        proba = self.head.predict_proba(self.features(texts, lookup))
-        order = [list(self.head.classes_).index(label) for label in self.labels]
+        if isinstance(self.head, LinearHead):
+            vectors = self.vectors_for(texts, lookup) if self.head.dimension else None
+            proba = self.head.predict_proba(list(texts), vectors)
+        else:
+            proba = self.head.predict_proba(self.features(texts, lookup))
+        order = [self.classes.index(label) for label in self.labels]
         return proba[:, order]
 
     def label(self, texts: Sequence[str], lookup: Lookup | None = None) -> pd.DataFrame:
         """One row per text: `label`, then `p_<label>` for every label."""
+        import pandas as pd
+
         proba = self.predict_proba(texts, lookup)
         frame = pd.DataFrame(proba.round(6), columns=score_columns(self.labels))
         frame.insert(0, "label", [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else [])

@@ -107,7 +107,7 @@ class SegmentParams(Section):
 
 
 EMBED_DEVICES = ("auto", "cpu", "cuda")
-EMBED_BACKENDS = ("auto", "fp32", "bf16", "onnx")
+EMBED_BACKENDS = ("auto", "fp32", "bf16", "onnx", "int8")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from rhetoric.corpus import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.labeler import Labeler
 from rhetoric.segment import normalize_paragraph
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SUPPORTED = (".txt", ".jsonl")
 
@@ -93,6 +94,8 @@ def label_rows(
 
 def document_summary(rows: Iterable[dict[str, Any]], labels: Sequence[str], low: float) -> pd.DataFrame:
     """Per document: paragraph count, count and share of each label, confidence."""
+    import pandas as pd
+
     records = [
         {"doc": r.get("doc", ""), "label": r["label"], "confidence": max(r["scores"].values())} for r in rows
     ]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from rhetoric.embedding import Encoder, batched, choose_backend, choose_device, resolve_model
+from rhetoric.embedding import batched, choose_backend, choose_device, make_encoder, resolve_model
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
 from rhetoric.segment import paragraph_sentences, paragraph_sha1
@@ -40,7 +40,7 @@ def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> Non
     missing = sha_text[~sha_text["sha1"].isin(vectors.known())]
     encoder = None
     if len(missing):
-        encoder = Encoder(identity, device=device, backend=backend, batch_size=params.batch_size)
+        encoder = make_encoder(identity, device, backend, params.batch_size, vectors.folder / "embedder")
         with tqdm(total=len(missing), unit="par", desc="embed", disable=not sys.stderr.isatty()) as bar:
             for chunk in batched(missing, SHARD_ROWS):
                 vectors.add(chunk["sha1"].tolist(), encoder.encode(chunk["text"].tolist()))

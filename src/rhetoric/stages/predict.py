@@ -8,8 +8,6 @@ import logging
 import sys
 from pathlib import Path
 
-import pandas as pd
-
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, write_csv
 from rhetoric.labeler import Labeler
@@ -41,7 +39,7 @@ def run(
         model_dir = download_registered_model(
             str(model_dir), Path(tempfile.mkdtemp(prefix="rhetoric-model-"))
         )
-    labeler = Labeler.load(model_dir)
+    labeler = Labeler.load(model_dir, exported=True)
     if "labels" in raw:
         labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
     lookup = None
@@ -65,7 +63,11 @@ def run(
             )
     if summary is not None:
         write_csv(summary, document_summary(written, labeler.labels, predict.low_confidence))
-    meta = pd.read_csv(metadata) if metadata is not None and metadata.is_file() else None
+    meta = None
+    if metadata is not None and metadata.is_file():
+        import pandas as pd
+
+        meta = pd.read_csv(metadata)
     if report is not None:
         from rhetoric.report import write_report
 

@@ -1,0 +1,182 @@
+"""Encoding with an exported copy of the embedder: onnxruntime and tokenizers, no torch.
+
+Importing sentence-transformers costs 7 s; onnxruntime and tokenizers cost 0.3 s, so
+`rhetoric predict` on one document answers in about a second with this encoder. The
+`onnx` backend runs the exported fp32 graph; `int8` runs it with its weights quantized
+to 8 bits by onnxruntime's dynamic quantization (matrix products in int8 on CPUs with
+VNNI, within 0.99 cosine of fp32). An exported folder holds `model.onnx`,
+`tokenizer.json` and `embedder.json` (which embedder, precision, inputs); it is written
+to a temporary folder and renamed into place, so a half-written export is never used.
+
+sentence-transformers' own ONNX/OpenVINO extras pin older transformers than ours, so the
+export (`embedding.export_onnx`) and this runtime are our own small code.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from rhetoric.embedding import ONNX_BACKENDS, EmbedderIdentity, pool_windows, split_windows
+from rhetoric.errors import ModelError
+from rhetoric.io import atomic_folder, read_json, write_json
+
+log = logging.getLogger(__name__)
+
+MODEL_FILE = "model.onnx"
+TOKENIZER_FILE = "tokenizer.json"
+META_FILE = "embedder.json"
+
+
+def exported_meta(folder: Path) -> dict[str, Any] | None:
+    """The folder's embedder.json, or None when the folder holds no complete export."""
+    meta_file = folder / META_FILE
+    if not (meta_file.is_file() and (folder / MODEL_FILE).is_file() and (folder / TOKENIZER_FILE).is_file()):
+        return None
+    return read_json(meta_file)
+
+
+def ensure_onnx_model(identity: EmbedderIdentity, folder: Path, backend: str) -> Path:
+    """`folder`, holding this embedder exported for `backend` (onnx or int8); exported now
+    unless an export of the same weights and precision is already there."""
+    if backend not in ONNX_BACKENDS:
+        raise ModelError(f"embed.backend {backend!r} is not an ONNX backend ({', '.join(ONNX_BACKENDS)}).")
+    meta = exported_meta(folder)
+    if meta and meta["embedder"]["weights_sha256"] == identity.weights_sha256 and meta["backend"] == backend:
+        return folder
+    log.info("exporting %s to ONNX (%s) in %s", identity.name, backend, folder)
+    with atomic_folder(folder) as work:
+        export_folder(identity, work, backend)
+    return folder
+
+
+def export_folder(identity: EmbedderIdentity, folder: Path, backend: str) -> None:
+    """Export the embedder into an existing folder: graph, tokenizer, then embedder.json."""
+    from rhetoric.embedding import export_onnx
+
+    source = Path(identity.path) / TOKENIZER_FILE
+    if not source.is_file():
+        raise ModelError(f"{identity.path}: no {TOKENIZER_FILE}; only models with a fast tokenizer export.")
+    traced, fused = folder / "traced.onnx", folder / "fused.onnx"
+    info = export_onnx(identity, traced)
+    fuse_transformer_ops(traced, fused, info)
+    traced.unlink()
+    if backend == "int8":
+        quantize_int8(fused, folder / MODEL_FILE)
+        fused.unlink()
+    else:
+        fused.rename(folder / MODEL_FILE)
+    shutil.copyfile(source, folder / TOKENIZER_FILE)
+    write_json(folder / META_FILE, {"embedder": identity.to_dict(), "backend": backend, **info})
+
+
+def fuse_transformer_ops(source: Path, target: Path, info: dict[str, Any]) -> None:
+    """onnxruntime's transformer optimizer: attention, GELU and layer norms as fused ops.
+    BERT-family graphs only; any other architecture is copied as traced."""
+    if info.get("architecture") not in ("bert", "distilbert", "roberta", "xlm-roberta", "mpnet"):
+        shutil.copyfile(source, target)
+        return
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    optimized = optimize_model(
+        str(source), model_type="bert", num_heads=info["num_heads"], hidden_size=info["hidden_size"]
+    )
+    optimized.save_model_to_file(str(target))
+
+
+def quantize_int8(source: Path, target: Path) -> None:
+    """Dynamic int8 quantization of the matrix products' weights (activations are quantized
+    per batch). The fused attention stays fp32: quantizing it too gains 20% speed but drops
+    the cosine to fp32 of short texts from 0.96-0.99 to 0.91-0.99. Fused ops have no
+    shape inference, so their outputs are declared float."""
+    from onnx import TensorProto
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        source,
+        target,
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        extra_options={"DefaultTensorType": TensorProto.FLOAT},
+    )
+
+
+class OnnxEncoder:
+    """Unit vectors from an exported embedder; same contract as `embedding.Encoder`."""
+
+    def __init__(self, folder: Path, batch_size: int = 32, threads: int | None = None) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        meta = exported_meta(folder)
+        if meta is None:
+            raise ModelError(f"{folder}: no exported embedder ({MODEL_FILE}, {META_FILE}); re-export it.")
+        unknown = set(meta["inputs"]) - {"input_ids", "attention_mask", "token_type_ids"}
+        if unknown:
+            raise ModelError(
+                f"{folder}: the exported model needs inputs {sorted(unknown)} rhetoric cannot feed."
+            )
+        self.meta = meta
+        self.identity = EmbedderIdentity(**meta["embedder"])
+        self.backend = meta["backend"]
+        self.batch_size = batch_size
+        self.max_tokens = int(meta["max_seq_length"]) - 2
+        self.chunked = 0
+        self.counter = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.counter.no_truncation()
+        self.counter.no_padding()
+        self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
+        self.tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
+        self.tokenizer.no_padding()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(
+            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
+        )
+
+    @property
+    def dimension(self) -> int:
+        return int(self.meta["dimension"])
+
+    def windows(self, texts: Sequence[str]) -> list[list[str]]:
+        counts = [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
+        return [split_windows(t, n, self.max_tokens) for t, n in zip(texts, counts, strict=True)]
+
+    def run(self, texts: Sequence[str]) -> np.ndarray:
+        """One vector per text that fits the window; batches of similar length, padded."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for start in range(0, len(order), self.batch_size):
+            rows = order[start : start + self.batch_size]
+            width = max(len(encodings[i].ids) for i in rows)
+            feed = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.meta["inputs"]}
+            for j, i in enumerate(rows):
+                encoding = encodings[i]
+                n = len(encoding.ids)
+                columns = {
+                    "input_ids": encoding.ids,
+                    "attention_mask": encoding.attention_mask,
+                    "token_type_ids": encoding.type_ids,
+                }
+                for name in feed:
+                    feed[name][j, :n] = columns[name]
+            out[rows] = self.session.run(None, feed)[0]
+        return out
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text (long texts pooled over windows)."""
+        if not len(texts):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        windows = self.windows(texts)
+        self.chunked += sum(len(w) > 1 for w in windows)
+        flat = [piece for pieces in windows for piece in pieces]
+        return pool_windows(self.run(flat), [len(w) for w in windows])

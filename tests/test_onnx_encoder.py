@@ -1,0 +1,107 @@
+"""Every embed backend against the fp32 torch vectors, and the torch-free prediction path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhetoric.embedding import Encoder, make_encoder, resolve_model
+from rhetoric.errors import ModelError
+from rhetoric.onnx_encoder import MODEL_FILE, OnnxEncoder, ensure_onnx_model
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "Congratulations!",
+    "The two leaders exchanged warm congratulations on the anniversary of diplomatic relations.",
+    "Relations were established in 1955 and have grown steadily since, through trade, study and "
+    "exchanges between the two parliaments, which met eleven times over those decades.",
+    "Both sides will continue to deepen cooperation in trade and energy.",
+    "Over 130 diplomats attended.",
+    "KATHMANDU, March 3 --",
+]
+LONG = "The friendship was forged in the hard years of struggle. " * 40 + (
+    "Both governments will build a new railway and open three consulates next year. " * 40
+)
+
+
+@pytest.fixture(scope="module")
+def reference() -> Encoder:
+    return Encoder(resolve_model("all-MiniLM-L6-v2"), device="cpu", backend="fp32")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    identity = resolve_model("all-MiniLM-L6-v2")
+    root = tmp_path_factory.mktemp("onnx")
+    return {b: ensure_onnx_model(identity, root / b, b) for b in ("onnx", "int8")}
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1)
+
+
+def test_onnx_fp32_matches_torch_fp32(reference: Encoder, exported: dict[str, Path]) -> None:
+    encoder = OnnxEncoder(exported["onnx"])
+    vectors = encoder.encode(TEXTS + [LONG])
+    assert vectors.shape == (len(TEXTS) + 1, 384) and vectors.dtype == np.float32
+    assert cosines(vectors, reference.encode(TEXTS + [LONG])).min() > 0.9999
+    assert encoder.chunked == 1
+
+
+def test_int8_stays_close_to_fp32(reference: Encoder, exported: dict[str, Path]) -> None:
+    int8 = OnnxEncoder(exported["int8"]).encode(TEXTS)
+    fp32 = reference.encode(TEXTS)
+    # Sentences and paragraphs stay above 0.99; a one-word text is the worst case.
+    assert cosines(int8, fp32)[1:].min() > 0.99 and cosines(int8, fp32)[0] > 0.97
+    # Close, but really quantized: not the fp32 graph under another name.
+    assert cosines(int8, fp32).min() < 0.9999
+    # The feed-forward weights are stored in 8 bits (word embeddings and attention stay fp32).
+    sizes = {b: (folder / MODEL_FILE).stat().st_size for b, folder in exported.items()}
+    assert sizes["int8"] < 0.8 * sizes["onnx"]
+
+
+def test_batching_and_padding_do_not_change_a_vector(exported: dict[str, Path]) -> None:
+    encoder = OnnxEncoder(exported["onnx"], batch_size=4)
+    together = encoder.encode(TEXTS)
+    alone = np.vstack([encoder.encode([text]) for text in TEXTS])
+    np.testing.assert_allclose(together, alone, atol=1e-5)
+
+
+def test_export_is_reused_for_the_same_weights_and_redone_for_another_backend(
+    exported: dict[str, Path], tmp_path: Path
+) -> None:
+    identity = resolve_model("all-MiniLM-L6-v2")
+    stamp = (exported["onnx"] / MODEL_FILE).stat().st_mtime_ns
+    assert ensure_onnx_model(identity, exported["onnx"], "onnx") == exported["onnx"]
+    assert (exported["onnx"] / MODEL_FILE).stat().st_mtime_ns == stamp
+    with pytest.raises(ModelError, match="not an ONNX backend"):
+        ensure_onnx_model(identity, tmp_path / "x", "bf16")
+
+
+def test_incomplete_export_is_refused(tmp_path: Path) -> None:
+    (tmp_path / MODEL_FILE).write_bytes(b"")
+    with pytest.raises(ModelError, match="no exported embedder"):
+        OnnxEncoder(tmp_path)
+
+
+def test_make_encoder_picks_the_runtime_by_backend(exported: dict[str, Path]) -> None:
+    identity = resolve_model("all-MiniLM-L6-v2")
+    assert isinstance(make_encoder(identity, "cpu", "int8", 8, exported["int8"]), OnnxEncoder)
+    with pytest.raises(ModelError, match="runs on the CPU"):
+        make_encoder(identity, "cuda", "int8", 8, exported["int8"])
+
+
+def test_prediction_path_imports_no_torch_sklearn_or_pandas() -> None:
+    script = (
+        "import sys\n"
+        "import rhetoric.cli, rhetoric.stages.predict, rhetoric.onnx_encoder, rhetoric.linear_head\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'sklearn', 'skops', 'pandas'}\n"
+        "print(sorted(heavy & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
