@@ -85,42 +85,59 @@ def generated_paragraphs(n: int, words: int = 85, seed: int = 0) -> list[str]:
 # 1. Throughput -------------------------------------------------------------------------
 
 
-def throughput(texts: list[str], device: str) -> list[dict]:
+def throughput(texts: list[str], device: str, rounds: int) -> list[dict]:
+    """Paragraphs/s of each backend and of plain sentence-transformers, timed in interleaved
+    rounds (the machine's speed drifts); a ratio is the median of per-round ratios."""
     from sentence_transformers import SentenceTransformer
 
     from rhetoric.embedding import choose_backend, cpu_supports_bf16, make_encoder, resolve_model
 
     identity = resolve_model("all-MiniLM-L6-v2")
     plain = SentenceTransformer(identity.path, device=device)
-    plain.encode(texts[:64], batch_size=32)
-    start = time.perf_counter()
-    reference = plain.encode(texts, batch_size=32, normalize_embeddings=True)
-    base = len(texts) / (time.perf_counter() - start)
-    rows = [{"what": f"plain sentence-transformers fp32, batch 32, {device} (baseline)", "par_s": base}]
-    rows[0].update(ratio=1.0, cos_min=1.0, cos_mean=1.0)
+    encoders = {
+        f"plain sentence-transformers fp32, batch 32, {device} (baseline)": lambda batch: plain.encode(
+            batch, batch_size=32, normalize_embeddings=True
+        )
+    }
     auto = choose_backend("auto", device)
     if device == "cuda":
         backends = [("fp32", 32), ("bf16", 32), ("bf16", 256)]
     else:
-        backends = [("fp32", 32)] + ([("bf16", 32)] if cpu_supports_bf16() else []) + [("onnx", 32), ("int8", 32)]
-    with tempfile.TemporaryDirectory() as onnx_root:
+        backends = (
+            [("fp32", 32)] + ([("bf16", 32)] if cpu_supports_bf16() else []) + [("onnx", 32), ("int8", 32)]
+        )
+    onnx_root = Path(tempfile.mkdtemp(prefix="rhetoric-bench-onnx-"))
+    try:
         for backend, batch in backends:
-            encoder = make_encoder(identity, device, backend, batch, Path(onnx_root) / backend)
-            encoder.encode(texts[:64])
-            start = time.perf_counter()
-            vectors = encoder.encode(texts)
-            speed = len(texts) / (time.perf_counter() - start)
-            cosine = (vectors * reference).sum(axis=1)
+            encoder = make_encoder(identity, device, backend, batch, onnx_root / backend)
             default = " (default `auto` here)" if backend == auto else ""
-            rows.append(
-                {
-                    "what": f"rhetoric embed backend={backend}, batch {batch}{default}",
-                    "par_s": speed,
-                    "ratio": speed / base,
-                    "cos_min": float(cosine.min()),
-                    "cos_mean": float(cosine.mean()),
-                }
-            )
+            encoders[f"rhetoric embed backend={backend}, batch {batch}{default}"] = encoder.encode
+        speeds: dict[str, list[float]] = {name: [] for name in encoders}
+        vectors = {}
+        for encode in encoders.values():
+            encode(texts[:64])
+        for _ in range(rounds):
+            for name, encode in encoders.items():
+                start = time.perf_counter()
+                vectors[name] = encode(texts)
+                speeds[name].append(len(texts) / (time.perf_counter() - start))
+    finally:
+        shutil.rmtree(onnx_root, ignore_errors=True)
+    base_name = next(iter(encoders))
+    rows = []
+    for name in encoders:
+        cosine = (vectors[name] * vectors[base_name]).sum(axis=1)
+        ratios = [a / b for a, b in zip(speeds[name], speeds[base_name], strict=True)]
+        rows.append(
+            {
+                "what": name,
+                "par_s": statistics.median(speeds[name]),
+                "range": (min(speeds[name]), max(speeds[name])),
+                "ratio": statistics.median(ratios),
+                "cos_min": float(cosine.min()),
+                "cos_mean": float(cosine.mean()),
+            }
+        )
     return rows
 
 
@@ -216,16 +233,28 @@ def cold_start(work: Path, text: str) -> dict:
 # 4. Memory --------------------------------------------------------------------------------
 
 
+# Linux copies the parent's peak RSS into a forked child, so the command is started from a
+# small Python process: its peak is then the command's own.
+_MEASURE = (
+    "import os, subprocess, sys\n"
+    "child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)\n"
+    "_, status, usage = os.wait4(child.pid, 0)\n"
+    "print(usage.ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
 def peak_rss_mb(cmd: list[str], cwd: Path) -> tuple[float, float]:
-    """Seconds and peak resident memory (MB) of one child process."""
+    """Seconds and peak resident memory (MB) of one command."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
     start = time.perf_counter()
-    child = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
+    result = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *cmd], cwd=cwd, env=env, capture_output=True, text=True
+    )
     seconds = time.perf_counter() - start
-    if status:
-        sys.exit(f"{' '.join(cmd)} failed:\n{child.stderr.read().decode()[-3000:]}")
-    return seconds, usage.ru_maxrss / 1024
+    if result.returncode:
+        sys.exit(f"{' '.join(cmd)} failed:\n{result.stderr[-3000:]}")
+    return seconds, int(result.stderr.strip().splitlines()[-1]) / 1024
 
 
 def memory(n: int, words: int) -> dict:
@@ -255,7 +284,8 @@ def memory(n: int, words: int) -> dict:
             "--output", "labeled.jsonl", "--summary", "summary.csv", "--params", "params.yaml",
         ]  # fmt: skip
         predict_s, predict_mb = peak_rss_mb(predict, work)
-        labeled = sum(1 for _ in open(work / "labeled.jsonl", encoding="utf-8"))
+        with open(work / "labeled.jsonl", encoding="utf-8") as handle:
+            labeled = sum(1 for _ in handle)
         return {
             "paragraphs": len(texts),
             "words": words,
@@ -274,27 +304,29 @@ def report(args: argparse.Namespace) -> str:
     texts = generated_paragraphs(args.paragraphs)
     lines = [f"## {time.strftime('%Y-%m-%d')}: {machine()}", ""]
     lines += [
-        f"### Embedding throughput: {len(texts)} generated paragraphs (~110 tokens), {args.device}",
+        f"### Embedding throughput: {len(texts)} generated paragraphs (~110 tokens), {args.device}, "
+        f"{args.rounds} interleaved rounds",
         "",
-        "| backend | paragraphs/s | × baseline | cosine to baseline: min | mean |",
-        "|---|---|---|---|---|",
+        "| backend | paragraphs/s (median) | range | × baseline (median) | cosine to baseline: min | mean |",
+        "|---|---|---|---|---|---|",
     ]
-    for row in throughput(texts, args.device):
+    for row in throughput(texts, args.device, args.rounds):
+        low, high = row["range"]
         lines.append(
-            f"| {row['what']} | {row['par_s']:.1f} | {row['ratio']:.2f} | {row['cos_min']:.5f} "
-            f"| {row['cos_mean']:.5f} |"
+            f"| {row['what']} | {row['par_s']:.1f} | {low:.0f}-{high:.0f} | {row['ratio']:.2f} "
+            f"| {row['cos_min']:.5f} | {row['cos_mean']:.5f} |"
         )
     if not args.skip_pipeline:
         p = pipeline(args.skip_backends)
         ratio = p["one_document"] / p["nothing_to_embed"]
         lines += [
             "",
-            f"### The pipeline: `dvc repro` on a temporary copy of the shipped corpus ({p['documents']} documents)",
+            f"### The pipeline: `dvc repro` on a temporary copy of the corpus ({p['documents']} documents)",
             "",
             "| run | seconds | paragraphs embedded | ratio |",
             "|---|---|---|---|",
             f"| from scratch | {p['full']:.1f} | {p['full_embedded']} | |",
-            f"| after a param change (train.seed): nothing to embed (reference) | {p['nothing_to_embed']:.1f} "
+            f"| after a param change (train.seed), nothing to embed | {p['nothing_to_embed']:.1f} "
             f"| {p['nothing_embedded']} | 1.00 |",
             f"| after adding one document of {p['one_document_paragraphs']} paragraphs (+ a seed change) "
             f"| {p['one_document']:.1f} | {p['one_document_embedded']} | {ratio:.2f} |",
@@ -304,7 +336,9 @@ def report(args: argparse.Namespace) -> str:
             lines.append("|---|---|---|---|---|")
             test32, dev32 = p["f1"]["fp32"]
             for backend, (test, dev) in p["f1"].items():
-                lines.append(f"| {backend} | {test:.4f} | {test - test32:+.4f} | {dev:.4f} | {dev - dev32:+.4f} |")
+                lines.append(
+                    f"| {backend} | {test:.4f} | {test - test32:+.4f} | {dev:.4f} | {dev - dev32:+.4f} |"
+                )
         cold = p["cold"]
         lines += [
             "",
@@ -338,7 +372,8 @@ def report(args: argparse.Namespace) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--paragraphs", type=int, default=2000, help="paragraphs for the throughput table")
+    parser.add_argument("--paragraphs", type=int, default=600, help="paragraphs per throughput round")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds per backend")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--skip-pipeline", action="store_true", help="no dvc repro or cold-start runs")
     parser.add_argument("--skip-backends", action="store_true", help="no macro-F1 per backend")

