@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 from tqdm import tqdm
 
-from rhetoric.embedding import batched, choose_backend, choose_device, make_encoder, resolve_model
+from rhetoric.embedding import batched, choose_backend, choose_device, make_encoder, resolve_model, store_key
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
 from rhetoric.segment import paragraph_sentences, paragraph_sha1
@@ -31,7 +31,7 @@ def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> Non
     device = choose_device(params.device)
     backend = choose_backend(params.backend, device)
     # Vectors differ (slightly) by precision, so each backend has its own store.
-    key = f"{identity.key}-{backend}"
+    key = store_key(identity, backend)
     vectors = VectorStore(store, key)
     sha_text = pd.read_parquet(paragraphs, columns=["sha1", "text"])
     if params.sentences:
