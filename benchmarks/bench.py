@@ -70,16 +70,19 @@ def corpus_sentences() -> list[str]:
 
 
 def generated_paragraphs(n: int, words: int = 85, seed: int = 0) -> list[str]:
-    """`n` paragraphs of at least `words` words (85 words is about 110 MiniLM tokens)."""
-    sentences = corpus_sentences()
+    """`n` distinct paragraphs of about `words` words (85 words is about 110 MiniLM tokens),
+    each made of spans of 6-12 words from random sentences of the shipped corpus."""
+    sentences = [s.split() for s in corpus_sentences()]
     rng = random.Random(seed)
-    out = []
-    for _ in range(n):
+    out: dict[str, None] = {}
+    while len(out) < n:
         chosen: list[str] = []
         while len(chosen) < words:
-            chosen += rng.choice(sentences).split()
-        out.append(" ".join(chosen))
-    return out
+            sentence = rng.choice(sentences)
+            start = rng.randrange(max(1, len(sentence) - 6))
+            chosen += sentence[start : start + rng.randint(6, 12)]
+        out[" ".join(chosen)] = None
+    return list(out)
 
 
 # 1. Throughput -------------------------------------------------------------------------

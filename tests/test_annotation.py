@@ -83,6 +83,10 @@ class Terminal:
         while termios.tcgetattr(self.master)[3] & termios.ICANON:
             assert time.monotonic() < deadline, "the program never started reading keys"
             time.sleep(0.02)
+        # The previous screen was fully written before the program went raw; drop what is
+        # still unread of it, or its context lines could satisfy the next wait too early.
+        while select.select([self.master], [], [], 0)[0]:
+            os.read(self.master, 65536)
         self.screen = ""
         os.write(self.master, key.encode())
         self.wait_for(then_wait_for)

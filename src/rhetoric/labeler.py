@@ -124,10 +124,10 @@ class Labeler:
             embed = self.card.get("embed_params", {})
             device = choose_device("auto")
             backend = choose_backend(embed.get("backend", "auto"), device)
-            # Without a package, an ONNX-trained model exports its embedder once per process.
-            self._encoder = make_encoder(
-                identity, device, backend, embed.get("batch_size", 32), Path(tempfile.mkdtemp()) / "embedder"
-            )
+            # Without a package, a model trained on ONNX vectors exports its embedder once to a
+            # cache folder (reused while the weights match).
+            onnx_cache = Path(tempfile.gettempdir()) / "rhetoric-onnx" / f"{identity.key}-{backend}"
+            self._encoder = make_encoder(identity, device, backend, embed.get("batch_size", 32), onnx_cache)
         return self._encoder
 
     @property

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.embedding import ONNX_BACKENDS, EmbedderIdentity, pool_windows, split_windows
+from rhetoric.embedding import ONNX_BACKENDS, PAD_MULTIPLE, EmbedderIdentity, pool_windows, split_windows
 from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, read_json, write_json
 
@@ -151,13 +151,15 @@ class OnnxEncoder:
         return [split_windows(t, n, self.max_tokens) for t, n in zip(texts, counts, strict=True)]
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
-        """One vector per text that fits the window; batches of similar length, padded."""
+        """One vector per text that fits the window; batches of similar length, padded to a
+        multiple of PAD_MULTIPLE tokens (few shapes, as in `embedding.Encoder.run`)."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
-            width = max(len(encodings[i].ids) for i in rows)
+            longest = max(len(encodings[i].ids) for i in rows)
+            width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, int(self.meta["max_seq_length"]))
             feed = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.meta["inputs"]}
             for j, i in enumerate(rows):
                 encoding = encodings[i]
