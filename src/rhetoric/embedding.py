@@ -158,7 +158,35 @@ def make_encoder(
     return OnnxEncoder(ensure_onnx_model(identity, onnx_folder, backend), batch_size=batch_size)
 
 
-class Encoder:
+class WindowedEncoder:
+    """What every encoder shares: texts longer than the model's window are cut into word
+    windows (`windows`), every piece is encoded (`run`), and each text's pieces are
+    mean-pooled back into one unit vector."""
+
+    chunked: int  # texts that needed more than one window so far
+
+    @property
+    def dimension(self) -> int:
+        raise NotImplementedError
+
+    def windows(self, texts: Sequence[str]) -> list[list[str]]:
+        raise NotImplementedError
+
+    def run(self, texts: Sequence[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Unit-length float32 vectors, one row per text."""
+        if not len(texts):
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        windows = self.windows(texts)
+        self.chunked += sum(len(w) > 1 for w in windows)
+        flat = [piece for pieces in windows for piece in pieces]
+        # Normalized in float32 (by pool_windows), whatever precision the model computed in.
+        return pool_windows(self.run(flat), [len(w) for w in windows])
+
+
+class Encoder(WindowedEncoder):
     """A loaded sentence-transformers model that turns texts into unit vectors.
 
     Paragraphs longer than the model's token window are cut into windows that fit,
@@ -195,16 +223,6 @@ class Encoder:
         """Each text itself, or word windows of it that each fit the token window."""
         ids = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [split_windows(t, len(i), self.max_tokens) for t, i in zip(texts, ids, strict=True)]
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
-        if not len(texts):
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        windows = self.windows(texts)
-        self.chunked += sum(len(w) > 1 for w in windows)
-        flat = [piece for pieces in windows for piece in pieces]
-        # Normalized in float32 (by pool_windows), whatever precision the model computed in.
-        return pool_windows(self.run(flat), [len(w) for w in windows])
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
         """One vector per text that fits the window, in batches of similar length.

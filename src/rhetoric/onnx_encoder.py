@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.embedding import ONNX_BACKENDS, PAD_MULTIPLE, EmbedderIdentity, pool_windows, split_windows
+from rhetoric.embedding import ONNX_BACKENDS, PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, split_windows
 from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, read_json, write_json
 
@@ -108,7 +108,7 @@ def quantize_int8(source: Path, target: Path) -> None:
     )
 
 
-class OnnxEncoder:
+class OnnxEncoder(WindowedEncoder):
     """Unit vectors from an exported embedder; same contract as `embedding.Encoder`."""
 
     def __init__(self, folder: Path, batch_size: int = 32, threads: int | None = None) -> None:
@@ -173,12 +173,3 @@ class OnnxEncoder:
                     feed[name][j, :n] = columns[name]
             out[rows] = self.session.run(None, feed)[0]
         return out
-
-    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text (long texts pooled over windows)."""
-        if not len(texts):
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        windows = self.windows(texts)
-        self.chunked += sum(len(w) > 1 for w in windows)
-        flat = [piece for pieces in windows for piece in pieces]
-        return pool_windows(self.run(flat), [len(w) for w in windows])
