@@ -120,15 +120,15 @@ PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of thi
 ONNX_BACKENDS = ("onnx", "int8")
 # How each backend computes its vectors, as named in the vector store. A new recipe gets a
 # new name, so vectors stored by an older one are never mixed with (or trained on beside)
-# its vectors: bf16 once ran under autocast, now on bf16 weights.
-BACKEND_RECIPES = {"fp32": "fp32", "bf16": "bf16w", "onnx": "onnx-fused", "int8": "int8-matmul"}
+# its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32.
+BACKEND_RECIPES = {"fp32": "fp32", "bf16": "bf16w-pad32", "onnx": "onnx-fused", "int8": "int8-matmul"}
 
 
 def store_key(identity: EmbedderIdentity, backend: str) -> str:
     """The vector store folder of this embedder and backend.
 
     >>> store_key(EmbedderIdentity("all-MiniLM-L6-v2", "/m", "53aa5117" * 8), "bf16")
-    'all-minilm-l6-v2-53aa511753aa-bf16w'
+    'all-minilm-l6-v2-53aa511753aa-bf16w-pad32'
     """
     return f"{identity.key}-{BACKEND_RECIPES[backend]}"
 
