@@ -12,10 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rhetoric.embedding import resolve_model
-from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, file_sha256, write_json
-from rhetoric.labeler import EMBEDDER_DIR, EXPORT_FILE, HEAD_FILE, read_card
+from rhetoric.labeler import EMBEDDER_DIR, EXPORT_FILE, HEAD_FILE, read_card, trained_embedder
 from rhetoric.linear_head import LinearHead
 from rhetoric.model import load_head
 from rhetoric.onnx_encoder import export_folder
@@ -34,12 +32,7 @@ def export_model(model_dir: Path, output: Path) -> dict[str, Any]:
     """Write the package for the model in `model_dir` to `output` (replaced atomically)."""
     card = read_card(model_dir)
     head_file = model_dir / HEAD_FILE
-    identity = resolve_model(card["embedder"]["name"])
-    if identity.weights_sha256 != card["embedder"]["weights_sha256"]:
-        raise ModelError(
-            f"embedder {identity.name!r} here ({identity.path}) is not the one the model was trained "
-            "with (weight hashes differ); install the same model or retrain with `dvc repro`."
-        )
+    identity = trained_embedder(card)
     linear = LinearHead.from_pipeline(load_head(head_file))
     manifest = {
         "head_sha256": file_sha256(head_file),

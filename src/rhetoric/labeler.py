@@ -35,16 +35,32 @@ EXPORT_FILE = "export.json"
 EMBEDDER_DIR = "embedder"
 
 
-def current_export(model_dir: Path) -> Path | None:
-    """models/export when it was made from the head now in `model_dir`, else None (a stale
-    package is never used: it would label with an older model)."""
-    folder = model_dir / EXPORT_DIR
-    manifest = folder / EXPORT_FILE
-    if not manifest.is_file() or not (model_dir / HEAD_FILE).is_file():
+def current_export(model_dir: Path) -> dict[str, Any] | None:
+    """The manifest of models/export when it was made from the head now in `model_dir`, else
+    None (a stale package is never used: it would label with an older model)."""
+    manifest_file = model_dir / EXPORT_DIR / EXPORT_FILE
+    if not manifest_file.is_file() or not (model_dir / HEAD_FILE).is_file():
         return None
-    if read_json(manifest).get("head_sha256") != file_sha256(model_dir / HEAD_FILE):
+    manifest = read_json(manifest_file)
+    if manifest.get("head_sha256") != file_sha256(model_dir / HEAD_FILE):
         return None
-    return folder
+    return manifest
+
+
+def trained_embedder(card: dict[str, Any]) -> Any:
+    """The `EmbedderIdentity` of the model the card was trained with, resolved on this
+    machine; a ModelError when the weights found here differ from the card's."""
+    from rhetoric.embedding import resolve_model
+
+    wanted = card["embedder"]
+    identity = resolve_model(wanted["name"])
+    if identity.weights_sha256 != wanted["weights_sha256"]:
+        raise ModelError(
+            f"embedder {wanted['name']!r} on this machine ({identity.path}) has weights "
+            f"{identity.weights_sha256[:12]}, the model was trained with "
+            f"{wanted['weights_sha256'][:12]}; install the same model or retrain with `dvc repro`."
+        )
+    return identity
 
 
 def read_card(model_dir: Path) -> dict[str, Any]:
@@ -78,9 +94,10 @@ class Labeler:
         """The model in `model_dir`; with `exported`, its current export where there is one."""
         model_dir = Path(model_dir)
         card = read_card(model_dir)
-        package = current_export(model_dir) if exported else None
-        embedder = package / EMBEDDER_DIR if package else None
-        if package and read_json(package / EXPORT_FILE).get("linear_head"):
+        manifest = current_export(model_dir) if exported else None
+        package = model_dir / EXPORT_DIR
+        embedder = package / EMBEDDER_DIR if manifest else None
+        if manifest and manifest.get("linear_head"):
             return cls(LinearHead.load(package), card, embedder)
         from rhetoric.model import load_head
 
@@ -111,16 +128,9 @@ class Labeler:
                     "with; re-export it with `dvc repro`."
                 )
         if self._encoder is None:
-            from rhetoric.embedding import choose_backend, choose_device, make_encoder, resolve_model
+            from rhetoric.embedding import choose_backend, choose_device, make_encoder
 
-            wanted = self.card["embedder"]
-            identity = resolve_model(wanted["name"])
-            if identity.weights_sha256 != wanted["weights_sha256"]:
-                raise ModelError(
-                    f"embedder {wanted['name']!r} on this machine ({identity.path}) has weights "
-                    f"{identity.weights_sha256[:12]}, the model was trained with "
-                    f"{wanted['weights_sha256'][:12]}; install the same model or retrain."
-                )
+            identity = trained_embedder(self.card)
             embed = self.card.get("embed_params", {})
             device = choose_device("auto")
             backend = choose_backend(embed.get("backend", "auto"), device)
