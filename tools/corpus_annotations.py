@@ -14,7 +14,8 @@ data/parts/<doc_id>.ann:
 
 `python3 tools/corpus_annotations.py check DOC_ID...` prints every paragraph beside its
 label so a writer can see the alignment; `compile` writes data/labels.jsonl,
-data/documents.csv and data/label_rules.jsonl from all sidecars.
+data/documents.csv and data/label_rules.jsonl from all sidecars; `append DOC_ID...` adds
+new documents' sidecars to those three files (the record), refusing ids already in it.
 """
 
 from __future__ import annotations
@@ -151,6 +152,36 @@ def compile_all(lenient: bool = False) -> None:
     print(f"{len(docs)} documents, {len(labels)} labeled paragraphs")
 
 
+def append_documents(doc_ids: list[str]) -> None:
+    """Append new documents' labels, rules and metadata to the compiled record."""
+    data = ROOT / "data"
+    with open(data / "documents.csv", encoding="utf-8", newline="") as f:
+        known = {row["doc_id"] for row in csv.DictReader(f)}
+    again = sorted(set(doc_ids) & known)
+    if again:
+        raise ValueError(f"already in data/documents.csv: {again}")
+    labels, docs, rules_rows = [], [], []
+    for doc_id in doc_ids:
+        meta, rows = parse_sidecar(data / "parts" / f"{doc_id}.ann")
+        paragraphs = load_document(doc_id)
+        docs.append({"doc_id": doc_id, **{k: meta[k] for k in META_KEYS}})
+        if meta["labeled"] != "yes":
+            continue
+        if len(rows) != len(paragraphs):
+            raise ValueError(f"{doc_id}: {len(paragraphs)} paragraphs but {len(rows)} label lines")
+        for text, (label, secondary, rules) in zip(paragraphs, rows, strict=True):
+            labels.append({"doc": doc_id, "text": text, "label": label, "secondary": secondary})
+            if rules:
+                rules_rows.append({"doc": doc_id, "text": text, "rules": rules})
+    with open(data / "labels.jsonl", "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in labels)
+    with open(data / "label_rules.jsonl", "a", encoding="utf-8") as f:
+        f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rules_rows)
+    with open(data / "documents.csv", "a", encoding="utf-8", newline="") as f:
+        csv.DictWriter(f, fieldnames=["doc_id", *META_KEYS]).writerows(docs)
+    print(f"appended {len(docs)} documents, {len(labels)} labeled paragraphs")
+
+
 def move_dev_set() -> None:
     """Move the dev writer's documents to data/dev/ with their labels (never trained on)."""
     dev = ROOT / "data" / "dev"
@@ -178,6 +209,8 @@ if __name__ == "__main__":
             check(name)
     elif sys.argv[1:2] == ["move-dev"]:
         move_dev_set()
+    elif sys.argv[1:2] == ["append"]:
+        append_documents(sys.argv[2:])
     elif sys.argv[1:2] == ["compile"]:
         compile_all(lenient="--lenient" in sys.argv)
     else:

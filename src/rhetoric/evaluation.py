@@ -34,8 +34,10 @@ def score(
     return metrics, predictions, table
 
 
-def format_report(metrics: dict[str, Any], confusion: pd.DataFrame) -> str:
-    """A plain-text report for the terminal."""
+def format_report(
+    metrics: dict[str, Any], confusion: pd.DataFrame, by_group: dict[str, dict[str, Any]] | None = None
+) -> str:
+    """A plain-text report for the terminal; `by_group` adds one line per source."""
     lines = [
         f"paragraphs  {metrics['n']}",
         f"accuracy    {metrics['accuracy']:.3f}",
@@ -46,6 +48,13 @@ def format_report(metrics: dict[str, Any], confusion: pd.DataFrame) -> str:
     for label, m in metrics["per_class"].items():
         lines.append(f"{label:20s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} {m['support']:5d}")
     lines += ["", "confusion (rows actual, columns predicted)", confusion.to_string()]
+    if by_group:
+        labels = list(metrics["per_class"])
+        header = " ".join(f"{label[:10]:>10s}" for label in labels)
+        lines += ["", f"{'source_kind':20s} {'n':>5s} {'acc':>6s} {'macro-F1':>8s} {header}"]
+        for group, m in by_group.items():
+            per_class = " ".join(f"{m['per_class'][label]['f1']:10.3f}" for label in labels)
+            lines.append(f"{group:20s} {m['n']:5d} {m['accuracy']:6.3f} {m['f1_macro']:8.3f} {per_class}")
     return "\n".join(lines)
 
 

@@ -9,7 +9,7 @@ import typer
 from rhetoric.errors import DataError
 from rhetoric.evaluation import format_report, score
 from rhetoric.labeler import Labeler
-from rhetoric.metrics import confusion_table
+from rhetoric.metrics import confusion_table, per_group_metrics
 from rhetoric.params import EvaluateParams, read_params
 from rhetoric.prediction import jsonl_rows
 from rhetoric.segment import normalize_paragraph
@@ -33,4 +33,8 @@ def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
     texts = [normalize_paragraph(r["text"]) for r in rows]
     truth = [r["label"] for r in rows]
     metrics, predictions, _ = score(labeler, texts, truth, None, params.calibration_bins)
-    typer.echo(format_report(metrics, confusion_table(truth, predictions["predicted"], labeler.labels)))
+    predicted = predictions["predicted"].tolist()
+    sources = [str(r["source_kind"]) for r in rows if "source_kind" in r]
+    complete = len(sources) == len(rows)
+    by_source = per_group_metrics(sources, truth, predicted, labeler.labels) if complete else None
+    typer.echo(format_report(metrics, confusion_table(truth, predicted, labeler.labels), by_source))
