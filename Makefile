@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := true
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-fast lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,13 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/dvc repro
 
+# Everything, in random order (pytest-randomly): what CI runs.
 test: install
 	$(BIN)/python -m pytest
+
+# No model loading, no pipeline: under a minute on 2 cores, for the edit-test loop.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests
