@@ -8,7 +8,7 @@ never surfaces as a traceback.
 
 >>> TrainParams.from_dict({"classifier": "linear_svm"}).classifier
 'linear_svm'
->>> TrainParams.from_dict({"clasifier": "linear_svm"})
+>>> TrainParams.from_dict({"clasifier": "linear_svm"})  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
 rhetoric.errors.ParamsError: params.yaml: unknown key train.clasifier. Did you mean 'classifier'? ...
