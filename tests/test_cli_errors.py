@@ -79,6 +79,16 @@ def test_unknown_params_key_suggests(project: Path) -> None:
     assert code == 2 and "Did you mean 'max_document_mb'" in output
 
 
+@pytest.mark.parametrize(
+    ("section", "value"), [("segment", 5), ("train", [1, 2]), ("segment", {"max_document_mb": "big"})]
+)
+def test_bad_params_section_is_one_line_naming_it(project: Path, section: str, value: object) -> None:
+    (project / "params.yaml").write_text(yaml.safe_dump({"labels": LABELS, section: value}))
+    code, output = invoke(section)
+    assert code == 2 and "Traceback" not in output
+    assert output.startswith(f"error: params.yaml: {section}") and output.count("\n") == 1
+
+
 def labels_project(project: Path, rows: list[dict] | str) -> None:
     (project / "data/documents/d1.txt").write_text("We will meet again.\n\nRelations began in 1950.")
     assert invoke("segment")[0] == 0

@@ -17,6 +17,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def fp32() -> Encoder:
+    """The real model, loaded once; tests that use it are marked slow (`make test-fast` skips them)."""
     return Encoder(resolve_model("all-MiniLM-L6-v2"), device="cpu", backend="fp32")
 
 
@@ -38,6 +39,7 @@ def test_unavailable_model_fails_with_instructions(name: str) -> None:
         find_model_folder(name)
 
 
+@pytest.mark.slow  # loads the real embedder
 def test_vectors_are_unit_length_and_distinct(fp32: Encoder) -> None:
     vectors = fp32.encode(TEXTS)
     assert vectors.shape == (3, 384) and vectors.dtype == np.float32
@@ -45,6 +47,7 @@ def test_vectors_are_unit_length_and_distinct(fp32: Encoder) -> None:
     assert (vectors @ vectors.T)[0, 1] < 0.95
 
 
+@pytest.mark.slow  # loads the real embedder
 def test_bf16_matches_fp32(fp32: Encoder) -> None:
     bf16 = Encoder(fp32.identity, device="cpu", backend="bf16")
     cosine = (fp32.encode(TEXTS) * bf16.encode(TEXTS)).sum(axis=1)
@@ -55,10 +58,12 @@ def test_bf16_matches_fp32(fp32: Encoder) -> None:
     assert next(bf16.model.parameters()).dtype == torch.bfloat16 and cosine.min() < 1.0 - 1e-7
 
 
+@pytest.mark.slow  # loads the real embedder
 def test_no_texts_no_vectors(fp32: Encoder) -> None:
     assert fp32.encode([]).shape == (0, 384)
 
 
+@pytest.mark.slow  # loads the real embedder
 def test_long_paragraph_is_chunked_not_truncated(fp32: Encoder) -> None:
     head = "The friendship between the two peoples was forged in the hard years of struggle. "
     tail = "Both governments will build a new railway and open three consulates next year. "

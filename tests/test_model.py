@@ -41,7 +41,9 @@ def fitted(features=("embedding", "cues", "tfidf"), **extra):
 def test_selection_records_each_candidate() -> None:
     (head, record), X = fitted()
     assert {c["params"]["C"] for c in record["candidates"]} == {0.5, 2.0}
-    assert record["best_params"]["C"] in (0.5, 2.0)
+    chosen = next(c for c in record["candidates"] if c["params"] == record["best_params"])
+    assert chosen["f1_macro_mean"] == max(c["f1_macro_mean"] for c in record["candidates"])
+    assert record["cv_f1_macro"] == chosen["f1_macro_mean"]
     assert head.predict_proba(X).shape == (len(X), 4)
 
 

@@ -43,15 +43,15 @@ def train_default_labeler() -> Labeler:
     groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
     folds = cv_folds(labeled["label"], groups, 2, params.seed)
     head, _ = fit_selected(params, X, labeled["label"], folds)
+    # The card names the embedder and backend the head was trained on; the Labeler builds
+    # its own encoder from it, as it does for a saved model (no private attribute set here).
     card = {
         "labels": labels,
         "train_params": params.to_dict(),
         "embedder": identity.to_dict(),
-        "embed_params": {"backend": encoder.backend},
+        "embed_params": {"backend": encoder.backend, "batch_size": encoder.batch_size},
     }
-    model = Labeler(head, card)
-    model._encoder = encoder
-    return model
+    return Labeler(head, card)
 
 
 def label_of(labeler: Labeler, text: str) -> str:

@@ -1,9 +1,20 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
+from rhetoric.embedding import BACKEND_RECIPES
 from rhetoric.errors import ParamsError
-from rhetoric.params import EmbedParams, TrainParams, flatten, parse_labels
+from rhetoric.params import (
+    BACKENDS,
+    EmbedParams,
+    EvaluateParams,
+    PredictParams,
+    SegmentParams,
+    TrainParams,
+    flatten,
+    parse_labels,
+)
 
 
 def test_defaults_and_lists_become_tuples() -> None:
@@ -48,3 +59,51 @@ def test_labels_must_be_distinct_names() -> None:
 
 def test_flatten_uses_dotted_names() -> None:
     assert flatten({"a": {"b": {"c": 1}}, "d": 2}) == {"a.b.c": 1, "d": 2}
+
+
+def test_every_backend_has_a_store_recipe() -> None:
+    assert set(BACKEND_RECIPES) == set(BACKENDS)
+    assert EmbedParams.from_dict({"backend": BACKENDS[-1]}).backend == BACKENDS[-1]
+
+
+@pytest.mark.parametrize(
+    ("cls", "raw", "message"),
+    [
+        (TrainParams, [1, 2], r"^params\.yaml: train must be a mapping of keys.*got \[1, 2\] \(list\)\.$"),
+        (SegmentParams, 5, r"^params\.yaml: segment must be a mapping of keys.*got 5 \(int\)\.$"),
+        (EmbedParams, "fp32", r"^params\.yaml: embed must be a mapping"),
+    ],
+)
+def test_a_section_of_the_wrong_type_is_named(cls: type, raw: object, message: str) -> None:
+    with pytest.raises(ParamsError, match=message):
+        cls.from_dict(raw)
+
+
+@pytest.mark.parametrize(
+    ("cls", "raw", "message"),
+    [
+        (EmbedParams, {"sentences": "yes"}, r"embed\.sentences must be bool, got 'yes' \(str\)"),
+        (EmbedParams, {"batch_size": 0}, r"embed\.batch_size must be between 1 and 4096, got 0"),
+        (EmbedParams, {"model": " "}, r"embed\.model must name a model"),
+        (EmbedParams, {"device": "gpu"}, r"embed\.device is 'gpu'; expected one of auto, cpu, cuda"),
+        (SegmentParams, {"max_document_mb": 0}, r"segment\.max_document_mb must be > 0, got 0"),
+        (PredictParams, {"low_confidence": 1}, r"predict\.low_confidence must be > 0 and < 1, got 1"),
+        (EvaluateParams, {"calibration_bins": 1.5}, r"evaluate\.calibration_bins must be int"),
+        (TrainParams, {"features": []}, r"train\.features must list at least one item"),
+        (TrainParams, {"features": "tfidf"}, r"train\.features must be a list, got 'tfidf'"),
+        (TrainParams, {"hyperparameters": [1]}, r"train\.hyperparameters must be a mapping"),
+        (TrainParams, {"calibration": "sigmoidd"}, r"train\.calibration.*Did you mean 'sigmoid'"),
+    ],
+)
+def test_every_message_is_one_line_naming_the_key(cls: type, raw: dict, message: str) -> None:
+    with pytest.raises(ParamsError, match=message) as caught:
+        cls.from_dict(raw)
+    assert "\n" not in str(caught.value)
+
+
+def test_params_are_frozen_and_round_trip() -> None:
+    params = TrainParams.from_dict({"test_size": 0.3, "class_weight": None})
+    with pytest.raises(ValidationError):
+        params.seed = 1  # type: ignore[misc]
+    assert TrainParams.from_dict(params.to_dict()) == params
+    assert TrainParams.from_dict(None) == TrainParams()

@@ -57,7 +57,20 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     run(["git", "add", "-A"], work)
     run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "fixture"], work)
     run(["dvc", "repro"], work)
+    # Other tests add MLflow runs (experiments, retraining); keep what the first repro recorded.
+    with sqlite3.connect(work / "mlflow.db") as db, sqlite3.connect(first_repro_db(work)) as copy:
+        db.backup(copy)
     return work
+
+
+def first_repro_db(project: Path) -> Path:
+    """A copy of mlflow.db as the fixture's first `dvc repro` left it."""
+    return project.parent / "mlflow-after-first-repro.db"
+
+
+def finished_runs(db_path: Path) -> int:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("select count(*) from runs where status='FINISHED'").fetchone()[0]
 
 
 def test_repro_writes_every_output(project: Path) -> None:
@@ -67,7 +80,11 @@ def test_repro_writes_every_output(project: Path) -> None:
     assert card["embedder"]["weights_sha256"].startswith("53aa5117")
     assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert 0.0 <= metrics["test"]["f1_macro"] <= 1.0
+    test = metrics["test"]
+    per_class_f1 = [scores["f1"] for scores in test["per_class"].values()]
+    assert test["f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
+    misclassified = (project / "reports/misclassified.jsonl").read_text().splitlines()
+    assert test["accuracy"] == pytest.approx(1 - len(misclassified) / test["n"])
     assert metrics["dev"]["n"] == 40
     assert set(metrics["test"]["per_class"]) == set(card["labels"])
     assert (project / "reports/confusion.png").stat().st_size > 1000
@@ -85,12 +102,11 @@ def test_repro_writes_every_output(project: Path) -> None:
 
 
 def test_run_is_recorded_in_mlflow(project: Path) -> None:
-    with sqlite3.connect(project / "mlflow.db") as db:
-        runs = db.execute("select run_uuid from runs where status='FINISHED'").fetchall()
+    assert finished_runs(first_repro_db(project)) == 1
+    with sqlite3.connect(first_repro_db(project)) as db:
         params = dict(db.execute("select key, value from params").fetchall())
         metrics = {k for (k,) in db.execute("select distinct key from metrics")}
         aliases = db.execute("select alias from registered_model_aliases").fetchall()
-    assert len(runs) == 1
     assert params["train.cv_folds"] == "3"
     assert {"test.f1_macro", "cv.f1_macro", "test.greeting.f1"} <= metrics
     assert ("candidate",) in aliases
@@ -102,7 +118,9 @@ def test_second_repro_runs_nothing(project: Path) -> None:
 
 
 def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
+    before = finished_runs(project / "mlflow.db")
     run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
+    assert finished_runs(project / "mlflow.db") == before + 1
     with sqlite3.connect(project / "mlflow.db") as db:
         values = {v for (v,) in db.execute("select value from params where key='train.hyperparameters.C'")}
     assert "2.0" in values

@@ -25,6 +25,7 @@ import numpy as np
 from rhetoric.errors import ModelError
 from rhetoric.io import file_sha256
 from rhetoric.packaged_encoders import encoder_folder, packaged_encoder
+from rhetoric.params import TORCH_BACKENDS
 
 log = logging.getLogger(__name__)
 
@@ -112,13 +113,13 @@ def choose_device(device: str) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-TORCH_BACKENDS = ("fp32", "bf16")
 PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of this (Encoder.run)
-# Run by onnxruntime on an exported copy of the model (see onnx_encoder.py).
-ONNX_BACKENDS = ("onnx", "int8")
+# Backend names are listed once, in params.py: TORCH_BACKENDS run here, ONNX_BACKENDS by
+# onnxruntime on an exported copy of the model (see onnx_encoder.py).
 # How each backend computes its vectors, as named in the vector store. A new recipe gets a
 # new name, so vectors stored by an older one are never mixed with (or trained on beside)
 # its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32.
+# tests/test_params.py checks that every backend has one.
 BACKEND_RECIPES = {"fp32": "fp32", "bf16": "bf16w-pad32", "onnx": "onnx-fused", "int8": "int8-matmul"}
 
 
@@ -201,7 +202,7 @@ class Encoder(WindowedEncoder):
         self.identity = identity
         self.device = choose_device(device)
         self.backend = choose_backend(backend, self.device)
-        if self.backend not in ("fp32", "bf16"):
+        if self.backend not in TORCH_BACKENDS:
             raise ModelError(f"embed.backend {self.backend!r} is not available in this build.")
         self.batch_size = batch_size
         self.model = SentenceTransformer(identity.path, device=self.device, local_files_only=True)

@@ -23,9 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.embedding import ONNX_BACKENDS, PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, split_windows
+from rhetoric.embedding import PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, split_windows
 from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, read_json, write_json
+from rhetoric.params import ONNX_BACKENDS
 
 log = logging.getLogger(__name__)
 

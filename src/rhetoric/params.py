@@ -1,186 +1,230 @@
-"""params.yaml, parsed once per stage into frozen, typed dataclasses.
+"""params.yaml, parsed once per stage into frozen, validated pydantic models.
 
-`from_dict` rejects unknown keys (with a did-you-mean) and values of the wrong
-type or range, naming the field, so a typo in params.yaml never silently falls
-back to a default.
+Validation is declared, not hand-written: `extra="forbid"` rejects unknown keys,
+`Literal` types hold the choices and `Field` the ranges. pydantic's errors are turned
+into one line that names the key (`train.classifier`) and, for a typo, suggests the
+intended name, so a mistake in params.yaml never silently falls back to a default and
+never surfaces as a traceback.
+
+>>> TrainParams.from_dict({"classifier": "linear_svm"}).classifier
+'linear_svm'
+>>> TrainParams.from_dict({"clasifier": "linear_svm"})  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+rhetoric.errors.ParamsError: params.yaml: unknown key train.clasifier. Did you mean 'classifier'? ...
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
-import types
 import typing
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
+import annotated_types
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from rhetoric.errors import ParamsError
 
 DEFAULT_LABELS = ("greeting", "historical_claim", "future_commitment", "other")
 
+# The one list of embedding backends. The encoders split them by runtime (torch or
+# onnxruntime), so the two halves are named here too and everything else imports them.
+TorchBackend = Literal["fp32", "bf16"]
+OnnxBackend = Literal["onnx", "int8"]
+Backend = Literal[TorchBackend, OnnxBackend]
+TORCH_BACKENDS: tuple[str, ...] = typing.get_args(TorchBackend)
+ONNX_BACKENDS: tuple[str, ...] = typing.get_args(OnnxBackend)
+BACKENDS: tuple[str, ...] = TORCH_BACKENDS + ONNX_BACKENDS
+EMBED_BACKENDS: tuple[str, ...] = ("auto", *BACKENDS)
 
-@dataclasses.dataclass(frozen=True)
-class Section:
-    """Shared parsing: a params section with typed, validated fields."""
+Device = Literal["auto", "cpu", "cuda"]
+Classifier = Literal["logistic_regression", "linear_svm", "random_forest"]
+Feature = Literal["embedding", "sentences", "cues", "tfidf", "context"]
+EMBED_DEVICES: tuple[str, ...] = typing.get_args(Device)
+CLASSIFIERS: tuple[str, ...] = typing.get_args(Classifier)
+FEATURES: tuple[str, ...] = typing.get_args(Feature)
 
+# YAML gives bools for `true`, which pydantic's lax mode would take as 1 or 1.0; a
+# strict number still accepts an int where a float is expected (`test_size: 1` is 1.0).
+Int = Annotated[int, Strict()]
+Float = Annotated[float, Strict()]
+Bool = Annotated[bool, Strict()]
+Str = Annotated[str, Strict()]
+
+# How pydantic's error types read in a message: "must be <this>".
+_EXPECTED = {
+    "int_type": "int",
+    "int_parsing": "int",
+    "int_from_float": "int",
+    "float_type": "float",
+    "float_parsing": "float",
+    "bool_type": "bool",
+    "bool_parsing": "bool",
+    "string_type": "str",
+    "tuple_type": "a list",
+    "list_type": "a list",
+    "dict_type": "a mapping",
+}
+
+
+class Section(BaseModel):
+    """One params section: unknown keys are refused, values typed, the result frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
     section: ClassVar[str] = ""
 
     @classmethod
-    def from_dict(cls, raw: dict[str, Any] | None) -> Self:
-        raw = dict(raw or {})
-        names = [f.name for f in dataclasses.fields(cls)]
-        for key in raw:
-            if key not in names:
-                hint = difflib.get_close_matches(key, names, n=1)
-                did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
-                raise ParamsError(
-                    f"params.yaml: unknown key {cls.section}.{key}.{did_you_mean} "
-                    f"Known keys: {', '.join(names)}."
-                )
-        hints = typing.get_type_hints(cls)
-        for key, value in raw.items():
-            raw[key] = _coerce(f"{cls.section}.{key}", value, hints[key])
-        return cls(**raw)
+    def from_dict(cls, raw: Any) -> Self:
+        """Validate params.yaml's `section` mapping (None or missing: all defaults)."""
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, dict):
+            raise ParamsError(
+                f"params.yaml: {cls.section} must be a mapping of keys "
+                f"(e.g. `{cls.section}: {{key: value}}`), got {_show(raw)} ({type(raw).__name__})."
+            )
+        try:
+            return cls.model_validate(raw)
+        except ValidationError as error:
+            raise ParamsError(_explain(cls, error.errors()[0])) from None
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The values as plain Python, as recorded in the model card and MLflow."""
+        return self.model_dump()
 
 
-def _coerce(field: str, value: Any, expected: Any) -> Any:
-    """Check `value` against a simple type hint; lists from YAML become tuples."""
-    origin = typing.get_origin(expected)
-    if origin in (types.UnionType, typing.Union):
-        errors = []
-        for option in typing.get_args(expected):
-            try:
-                return _coerce(field, value, option)
-            except ParamsError as error:
-                errors.append(str(error))
-        raise ParamsError(errors[-1])
-    if origin is tuple:
-        (item_type, _ellipsis) = typing.get_args(expected)
-        if not isinstance(value, list | tuple):
-            raise ParamsError(f"params.yaml: {field} must be a list, got {value!r}.")
-        return tuple(_coerce(f"{field}[{i}]", v, item_type) for i, v in enumerate(value))
-    if origin is dict:
-        if not isinstance(value, dict):
-            raise ParamsError(f"params.yaml: {field} must be a mapping, got {value!r}.")
-        return dict(value)
-    if expected is type(None):
-        if value is not None:
-            raise ParamsError(f"params.yaml: {field} must be null, got {value!r}.")
-        return None
-    if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if expected is Any:
-        return value
-    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise ParamsError(
-            f"params.yaml: {field} must be {expected.__name__}, got {value!r} ({type(value).__name__})."
+def _show(value: Any) -> str:
+    """A value as it appears in a one-line message (long values cut)."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _did_you_mean(value: Any, options: typing.Iterable[str]) -> str:
+    hint = difflib.get_close_matches(str(value), list(options), n=1)
+    return f" Did you mean {hint[0]!r}?" if hint else ""
+
+
+def _literal_choices(annotation: Any) -> tuple[str, ...]:
+    """Every Literal value inside a type (`tuple[Feature, ...]`, `Literal[...] | None`)."""
+    if typing.get_origin(annotation) is Literal:
+        return tuple(str(arg) for arg in typing.get_args(annotation))
+    return tuple(choice for arg in typing.get_args(annotation) for choice in _literal_choices(arg))
+
+
+def _bounds(cls: type[Section], name: str) -> str:
+    """A field's range as words: 'between 0.05 and 0.5', '> 0 and < 1'."""
+    low = high = ""
+    for rule in cls.model_fields[name].metadata:
+        if isinstance(rule, annotated_types.Ge):
+            low = f">= {rule.ge}"
+        elif isinstance(rule, annotated_types.Gt):
+            low = f"> {rule.gt}"
+        elif isinstance(rule, annotated_types.Le):
+            high = f"<= {rule.le}"
+        elif isinstance(rule, annotated_types.Lt):
+            high = f"< {rule.lt}"
+    if low.startswith(">=") and high.startswith("<="):
+        return f"between {low[3:]} and {high[3:]}"
+    return " and ".join(bound for bound in (low, high) if bound)
+
+
+def _explain(cls: type[Section], error: Any) -> str:
+    """One of pydantic's errors as our one-line message, naming the dotted key."""
+    loc = error["loc"]
+    name = str(loc[0]) if loc else ""
+    key = f"{cls.section}.{name}" + "".join(f"[{part}]" for part in loc[1:] if isinstance(part, int))
+    kind, value = error["type"], error["input"]
+    prefix = "params.yaml:"
+    if kind == "extra_forbidden":
+        names = list(cls.model_fields)
+        return (
+            f"{prefix} unknown key {cls.section}.{name}.{_did_you_mean(name, names)} "
+            f"Known keys: {', '.join(names)}."
         )
-    return value
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ParamsError(f"params.yaml: {message}")
-
-
-def _choice(field: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        hint = difflib.get_close_matches(value, options, n=1)
-        did_you_mean = f" Did you mean {hint[0]!r}?" if hint else ""
-        raise ParamsError(
-            f"params.yaml: {field} is {value!r}; expected one of {', '.join(options)}.{did_you_mean}"
+    if kind == "literal_error":
+        options = _literal_choices(cls.model_fields[name].annotation)
+        return (
+            f"{prefix} {key} is {_show(value)}; expected one of {', '.join(options)}."
+            f"{_did_you_mean(value, options)}"
         )
+    if kind in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        return f"{prefix} {key} must be {_bounds(cls, name)}, got {_show(value)}."
+    if kind == "too_short":
+        return f"{prefix} {key} must list at least one item, got {_show(value)}."
+    if kind in _EXPECTED:
+        return f"{prefix} {key} must be {_EXPECTED[kind]}, got {_show(value)} ({type(value).__name__})."
+    if kind == "value_error":
+        return f"{prefix} {key} {error['ctx']['error']}"
+    return f"{prefix} {key}: {error['msg']} (got {_show(value)})."
 
 
-@dataclasses.dataclass(frozen=True)
 class SegmentParams(Section):
     section: ClassVar[str] = "segment"
-    max_document_mb: float = 5.0
-
-    def __post_init__(self) -> None:
-        _require(self.max_document_mb > 0, "segment.max_document_mb must be > 0.")
+    max_document_mb: Float = Field(default=5.0, gt=0)
 
 
-EMBED_DEVICES = ("auto", "cpu", "cuda")
-EMBED_BACKENDS = ("auto", "fp32", "bf16", "onnx", "int8")
-
-
-@dataclasses.dataclass(frozen=True)
 class EmbedParams(Section):
     section: ClassVar[str] = "embed"
-    model: str = "all-MiniLM-L6-v2"
-    backend: str = "auto"
-    device: str = "auto"
-    batch_size: int = 32
-    sentences: bool = True
+    model: Str = "all-MiniLM-L6-v2"
+    backend: Literal["auto", Backend] = "auto"
+    device: Device = "auto"
+    batch_size: Int = Field(default=32, ge=1, le=4096)
+    sentences: Bool = True
 
-    def __post_init__(self) -> None:
-        _require(bool(self.model.strip()), "embed.model must name a model.")
-        _choice("embed.backend", self.backend, EMBED_BACKENDS)
-        _choice("embed.device", self.device, EMBED_DEVICES)
-        _require(1 <= self.batch_size <= 4096, "embed.batch_size must be between 1 and 4096.")
+    @field_validator("model")
+    @classmethod
+    def _names_a_model(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError(
+                "must name a model: all-mpnet-base-v2, all-MiniLM-L6-v2, a local folder or a cached hub id."
+            )
+        return value
 
 
-CLASSIFIERS = ("logistic_regression", "linear_svm", "random_forest")
-FEATURES = ("embedding", "sentences", "cues", "tfidf", "context")
+class FineTuneParams(Section):
+    """Whether the `finetune` stage fine-tunes `embed.model` on the training documents."""
+
+    section: ClassVar[str] = "finetune"
+    enabled: Bool = False
+    epochs: Int = Field(default=1, ge=1, le=20)
+    learning_rate: Float = Field(default=4e-5, gt=0, le=1e-2)
+    head_learning_rate: Float = Field(default=2e-3, gt=0, le=1.0)
+    batch_size: Int = Field(default=16, ge=1, le=1024)
+    max_tokens: Int = Field(default=256, ge=8, le=512)
 
 
-@dataclasses.dataclass(frozen=True)
 class TrainParams(Section):
     section: ClassVar[str] = "train"
-    seed: int = 42
-    test_size: float = 0.2
-    cv_folds: int = 5
-    classifier: str = "logistic_regression"
-    hyperparameters: dict[str, Any] = dataclasses.field(default_factory=lambda: {"C": [1.0]})
-    features: tuple[str, ...] = ("embedding",)
-    class_weight: str | None = "balanced"
-    calibration: str | None = None
-
-    def __post_init__(self) -> None:
-        _require(0.05 <= self.test_size <= 0.5, "train.test_size must be between 0.05 and 0.5.")
-        _require(2 <= self.cv_folds <= 20, "train.cv_folds must be between 2 and 20.")
-        _choice("train.classifier", self.classifier, CLASSIFIERS)
-        _require(bool(self.features), "train.features must list at least one feature set.")
-        for name in self.features:
-            _choice("train.features", name, FEATURES)
-        if self.class_weight is not None:
-            _choice("train.class_weight", self.class_weight, ("balanced",))
-        if self.calibration is not None:
-            _choice("train.calibration", self.calibration, ("sigmoid", "isotonic"))
+    seed: Int = 42
+    test_size: Float = Field(default=0.2, ge=0.05, le=0.5)
+    cv_folds: Int = Field(default=5, ge=2, le=20)
+    classifier: Classifier = "logistic_regression"
+    hyperparameters: dict[str, Any] = Field(default_factory=lambda: {"C": [1.0]})
+    features: tuple[Feature, ...] = Field(default=("embedding",), min_length=1)
+    class_weight: Literal["balanced"] | None = "balanced"
+    calibration: Literal["sigmoid", "isotonic"] | None = None
 
     def grid(self) -> dict[str, list[Any]]:
         """Hyperparameters as a search grid: a scalar is a one-value list."""
         return {k: list(v) if isinstance(v, list | tuple) else [v] for k, v in self.hyperparameters.items()}
 
 
-@dataclasses.dataclass(frozen=True)
 class EvaluateParams(Section):
     section: ClassVar[str] = "evaluate"
-    calibration_bins: int = 10
-
-    def __post_init__(self) -> None:
-        _require(2 <= self.calibration_bins <= 50, "evaluate.calibration_bins must be 2-50.")
+    calibration_bins: Int = Field(default=10, ge=2, le=50)
 
 
-@dataclasses.dataclass(frozen=True)
 class PredictParams(Section):
     section: ClassVar[str] = "predict"
-    low_confidence: float = 0.6
-
-    def __post_init__(self) -> None:
-        _require(0 < self.low_confidence < 1, "predict.low_confidence must be between 0 and 1.")
+    low_confidence: Float = Field(default=0.6, gt=0, lt=1)
 
 
 def parse_labels(raw: Any) -> tuple[str, ...]:
     """The taxonomy from params `labels`: at least two distinct names."""
     if not isinstance(raw, list) or not all(isinstance(x, str) and x for x in raw):
-        raise ParamsError(f"params.yaml: labels must be a list of names, got {raw!r}.")
+        raise ParamsError(f"params.yaml: labels must be a list of names, got {_show(raw)}.")
     if len(set(raw)) != len(raw) or len(raw) < 2:
         raise ParamsError(f"params.yaml: labels must be at least two distinct names, got {raw}.")
     return tuple(raw)
@@ -194,7 +238,8 @@ def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found; run from the project root or pass --params.") from None
     except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
+        problem = " ".join(str(error).split())
+        raise ParamsError(f"{path}: not valid YAML: {problem}") from None
     if not isinstance(loaded, dict):
         raise ParamsError(f"{path}: expected a mapping of sections, got {type(loaded).__name__}.")
     return loaded
