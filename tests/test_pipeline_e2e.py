@@ -48,6 +48,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     meta[meta["doc_id"].isin(docs)].to_csv(work / "data/documents.csv", index=False)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["train"].update(test_size=0.34, cv_folds=3, hyperparameters={"C": [1.0]})
+    # The small, fast encoder: every stage runs the same code whichever encoder params name.
+    params["embed"]["model"] = "all-MiniLM-L6-v2"
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     shutil.copy(root / "dvc.yaml", work / "dvc.yaml")
     shutil.copytree(root / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
@@ -346,3 +348,31 @@ def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:
     manifest = json.loads((models / "export/export.json").read_text())
     (models / "export/export.json").write_text(json.dumps({**manifest, "head_sha256": "0" * 64}))
     assert not isinstance(Labeler.load(models, exported=True).head, LinearHead)
+
+
+def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: Path) -> None:
+    """finetune.enabled: the encoder is fine-tuned on the training documents, saved as
+    safetensors, named by its hash in the card and the store, packaged for onnxruntime; an
+    added unlabeled document re-embeds only its own paragraphs."""
+    work = shutil.copytree(project, tmp_path / "project", symlinks=True)
+    params = yaml.safe_load((work / "params.yaml").read_text())
+    params["finetune"].update(enabled=True, epochs=1, batch_size=16, max_tokens=48)
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro"], work)
+    record = json.loads((work / "models/encoder/encoder.json").read_text())
+    assert record["fine_tuned"] and record["base"]["weights_sha256"].startswith("53aa5117")
+    assert (work / "models/encoder/model.safetensors").is_file()
+    assert not [p for p in (work / "models/encoder").rglob("*") if p.suffix in (".bin", ".pkl", ".pt")]
+    card = json.loads((work / "models/card.json").read_text())
+    assert card["embedder"]["weights_sha256"] == record["weights_sha256"]
+    assert record["training"]["paragraphs"] == card["counts"]["train"]  # never the test documents
+    manifest = json.loads((work / "data/embedding.json").read_text())
+    assert record["weights_sha256"][:12] in manifest["key"]
+    export = json.loads((work / "models/export/export.json").read_text())
+    assert record["weights_sha256"] in json.dumps(export)
+    new_doc = work / "data/documents/zz_added_unlabeled.txt"
+    new_doc.write_text("A brand new first paragraph.\n\nAnd a second, equally new one.\n", encoding="utf-8")
+    out = run(["dvc", "repro"], work)
+    again = json.loads((work / "models/encoder/encoder.json").read_text())
+    assert again["weights_sha256"] == record["weights_sha256"]  # seeded: the same weights again
+    assert "2 embedded now" in out.stdout + out.stderr

@@ -61,12 +61,31 @@ def embed(
     manifest: Annotated[Path, typer.Option(help="Which embedder made the vectors (JSON).")] = Path(
         "data/embedding.json"
     ),
+    encoder: Annotated[
+        Path | None,
+        typer.Option(help="Encoder folder from `finetune` (its encoder.json says which encoder to use)."),
+    ] = None,
     params: Params = Path("params.yaml"),
 ) -> None:
     """Embed every paragraph not yet in the vector store."""
     from rhetoric.stages import embed as stage
 
-    _guard(stage.run, paragraphs, store, manifest, params)
+    _guard(stage.run, paragraphs, store, manifest, params, encoder)
+
+
+@app.command()
+def finetune(
+    paragraphs: Annotated[Path, typer.Option(help="Paragraph table from `segment`.")] = Path(
+        "data/paragraphs.parquet"
+    ),
+    labels: Annotated[Path, typer.Option(help="Labeled paragraphs (JSONL).")] = Path("data/labels.jsonl"),
+    output: Annotated[Path, typer.Option(help="Encoder folder to write.")] = Path("models/encoder"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Fine-tune embed.model on the training documents (finetune.enabled), or record the frozen choice."""
+    from rhetoric.stages import finetune as stage
+
+    _guard(stage.run, paragraphs, labels, output, params)
 
 
 @app.command()

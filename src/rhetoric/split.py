@@ -70,3 +70,11 @@ def cv_folds(
     check_enough_examples(labels, groups, folds)
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
     return list(splitter.split(np.zeros(len(labels)), labels, groups))
+
+
+def training_part(labeled: pd.DataFrame, test_size: float, seed: int) -> pd.DataFrame:
+    """The labeled rows on the training side of the grouped split that `train` makes, so a
+    stage fitting anything before `train` (fine-tuning) never sees the test documents."""
+    groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
+    train_idx, _ = train_test_split_grouped(labeled["label"], groups, test_size, seed)
+    return labeled.iloc[train_idx].reset_index(drop=True)

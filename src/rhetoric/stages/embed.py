@@ -10,6 +10,7 @@ import pandas as pd
 from tqdm import tqdm
 
 from rhetoric.embedding import batched, choose_backend, choose_device, make_encoder, resolve_model, store_key
+from rhetoric.encoder_choice import encoder_to_embed
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
 from rhetoric.segment import paragraph_sentences, paragraph_sha1
@@ -25,9 +26,12 @@ def sentence_table(texts: pd.Series) -> pd.DataFrame:
     return pd.DataFrame({"sha1": [paragraph_sha1(s) for s in sentences], "text": sentences})
 
 
-def run(paragraphs: Path, store: Path, manifest: Path, params_file: Path) -> None:
+def run(
+    paragraphs: Path, store: Path, manifest: Path, params_file: Path, encoder_dir: Path | None = None
+) -> None:
     params = EmbedParams.from_dict(read_params(params_file).get("embed"))
-    identity = resolve_model(params.model)
+    # The `finetune` stage's choice (base or fine-tuned) when given, else embed.model itself.
+    identity = resolve_model(encoder_to_embed(encoder_dir) if encoder_dir else params.model)
     device = choose_device(params.device)
     backend = choose_backend(params.backend, device)
     # Vectors differ (slightly) by precision, so each backend has its own store.

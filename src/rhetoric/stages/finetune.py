@@ -1,0 +1,38 @@
+"""Stage `finetune`: the encoder the model embeds with, fine-tuned on the training documents or not.
+
+Writes `models/encoder/`: always `encoder.json` (which encoder `embed` uses), plus, when
+`finetune.enabled`, the fine-tuned sentence-transformers folder (model.safetensors). Only
+the documents of train's split are used, so the held-out test documents stay unseen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from rhetoric.corpus import match_labels, read_labels
+from rhetoric.encoder_choice import base_encoder_record
+from rhetoric.finetuning import FineTuneRecipe, fine_tuned_record
+from rhetoric.io import atomic_folder, write_json
+from rhetoric.params import EmbedParams, FineTuneParams, TrainParams, parse_labels, read_params
+from rhetoric.split import training_part
+
+
+def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) -> None:
+    raw = read_params(params_file)
+    labels = parse_labels(raw.get("labels"))
+    embed = EmbedParams.from_dict(raw.get("embed"))
+    params = FineTuneParams.from_dict(raw.get("finetune"))
+    train = TrainParams.from_dict(raw.get("train"))
+    with atomic_folder(output) as folder:
+        if not params.enabled:
+            write_json(folder / "encoder.json", base_encoder_record(embed.model))
+            return
+        table = pd.read_parquet(paragraphs)
+        labeled = match_labels(table, read_labels(labels_file, labels), str(labels_file))
+        rows = training_part(labeled, train.test_size, train.seed)
+        recipe = FineTuneRecipe(**params.model_dump(exclude={"enabled"}), seed=train.seed)
+        texts, gold = rows["text"].tolist(), rows["label"].tolist()
+        record = fine_tuned_record(embed.model, texts, gold, labels, recipe, folder, embed.device)
+        write_json(folder / "encoder.json", record)

@@ -1,0 +1,60 @@
+"""Fine-tuning: a tiny run on the packaged MiniLM, saved without pickle, repeatable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhetoric.embedding import Encoder, resolve_model, weights_sha256
+from rhetoric.encoder_choice import encoder_to_embed
+from rhetoric.errors import ModelError
+from rhetoric.finetuning import FineTuneRecipe, fine_tune
+
+LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
+TEXTS = [
+    "We send our warmest congratulations on your national day.",
+    "Please accept our sincere good wishes for the new year.",
+    "The treaty signed in 1961 laid the foundation of our friendship.",
+    "Over six decades the two nations built a record of trust.",
+    "We will expand cooperation in trade and energy next year.",
+    "Both sides are ready to deepen their partnership from now on.",
+    "Some 200 guests attended the reception at the embassy.",
+    "The talks lasted two hours in the capital.",
+]
+GOLD = ["greeting", "greeting", "historical_claim", "historical_claim"] + [
+    "future_commitment",
+    "future_commitment",
+    "other",
+    "other",
+]
+TINY = FineTuneRecipe(epochs=1, batch_size=4, max_tokens=32, learning_rate=1e-4, seed=7)
+
+
+@pytest.mark.slow
+def test_fine_tuned_encoder_is_safetensors_repeatable_and_changed(tmp_path: Path) -> None:
+    base = resolve_model("all-MiniLM-L6-v2")
+    first, second = tmp_path / "a", tmp_path / "b"
+    record = fine_tune(Path(base.path), TEXTS, GOLD, LABELS, TINY, first)
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, TINY, second)
+    assert record["steps"] == 2
+    assert (first / "model.safetensors").is_file()
+    assert not [p for p in first.rglob("*") if p.suffix in (".bin", ".pkl", ".pt", ".pickle")]
+    assert weights_sha256(first) == weights_sha256(second)
+    assert weights_sha256(first) != base.weights_sha256
+    tuned = Encoder(resolve_model(str(first)), device="cpu", backend="fp32").encode(TEXTS[:2])
+    frozen = Encoder(base, device="cpu", backend="fp32").encode(TEXTS[:2])
+    assert not np.allclose(tuned, frozen, atol=1e-4)
+
+
+def test_encoder_record_names_what_embed_uses(tmp_path: Path) -> None:
+    (tmp_path / "encoder.json").write_text('{"fine_tuned": false, "base": {"name": "all-MiniLM-L6-v2"}}')
+    assert encoder_to_embed(tmp_path) == "all-MiniLM-L6-v2"
+    (tmp_path / "encoder.json").write_text('{"fine_tuned": true, "base": {"name": "all-MiniLM-L6-v2"}}')
+    assert encoder_to_embed(tmp_path) == str(tmp_path)
+
+
+def test_missing_encoder_record_says_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="dvc repro finetune"):
+        encoder_to_embed(tmp_path)
