@@ -9,8 +9,8 @@ and CV, params.yaml's classifier and grid), then scores the held-out test docume
 data/dev and the real-text set (macro-F1, per class, per `source_kind`). Corpus vectors
 come from the project's vector store (embedding what is missing into it, as `embed`
 would); vectors of the real-text set are kept only in memory, so nothing derived from
-third-party text is written into the project. `--corpus before-l` drops the slices `l`-`q`
-written for real text, to measure what they bring. Writes one JSON line per design to
+third-party text is written into the project. `--corpus before-l` drops the slices `l`-`t`
+written for real text, `before-r` only the second round `r`-`t`, to measure what they bring. Writes one JSON line per design to
 `--output` (default: standard output) and a Markdown table to standard error.
 """
 
@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-NEW_SLICES = tuple("lmnopq")
+ROUND_1 = tuple("lmnopq")  # slices written for real text, first round
+ROUND_2 = tuple("rst")  # second round
 
 
 def vectors_for(texts: list[str], encoder: Any, store: Any | None) -> np.ndarray:
@@ -74,8 +75,9 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     store = VectorStore(ROOT / "data" / "vectors", store_key(identity, backend))
     paragraphs = pd.read_parquet(ROOT / "data" / "paragraphs.parquet")
     labeled = match_labels(paragraphs, read_labels(ROOT / "data" / "labels.jsonl", labels), "labels.jsonl")
-    if corpus == "before-l":
-        labeled = labeled[~labeled["doc"].str.startswith(NEW_SLICES)].reset_index(drop=True)
+    if corpus in ("before-l", "before-r"):
+        dropped = ROUND_1 + ROUND_2 if corpus == "before-l" else ROUND_2
+        labeled = labeled[~labeled["doc"].str.startswith(dropped)].reset_index(drop=True)
     groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
     train_idx, test_idx = train_test_split_grouped(labeled["label"], groups, params.test_size, params.seed)
     train = labeled.iloc[train_idx].reset_index(drop=True)
@@ -140,7 +142,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--realdev", type=Path, required=True, help="materialized real-text set (JSONL)")
     parser.add_argument("--encoder", action="append", required=True)
-    parser.add_argument("--corpus", action="append", choices=["all", "before-l"], default=None)
+    parser.add_argument("--corpus", action="append", choices=["all", "before-l", "before-r"], default=None)
     parser.add_argument(
         "--features", action="append", default=None, help="comma-separated, e.g. embedding,tfidf"
     )

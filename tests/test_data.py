@@ -72,9 +72,9 @@ def test_counts(labeled: pd.DataFrame, paragraphs: pd.DataFrame) -> None:
 
 def test_hard_cases(labeled: pd.DataFrame) -> None:
     mixed = labeled["secondary"].map(len) > 0
-    # Slices l-q mark a secondary label only for a full clause (about 10% of their rows),
-    # so the corpus-wide share fell from 36% to 27%; a quarter is still far from none.
-    assert mixed.mean() >= 0.25
+    # Slices l-t mark a secondary label only for a full clause (about 10% of their rows),
+    # so the corpus-wide share fell from 36% to 25%; a fifth is still far from none.
+    assert mixed.mean() >= 0.20
     for row in labeled.itertuples():
         assert row.label not in row.secondary and "other" not in row.secondary
 
