@@ -12,13 +12,12 @@ from rhetoric.labeler import Labeler
 from rhetoric.metrics import confusion_table
 from rhetoric.params import EvaluateParams, read_params
 from rhetoric.prediction import jsonl_rows
-from rhetoric.segment import normalize_paragraph
 
 
-def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
+def run(labels_file: Path, model_dir: Path, params_file: Path, store: Path | None = None) -> None:
     raw = read_params(params_file) if params_file.is_file() else {}
     params = EvaluateParams.from_dict(raw.get("evaluate"))
-    labeler = Labeler.load(model_dir)
+    labeler = Labeler.load(model_dir, store=store)
     if not labels_file.is_file():
         raise DataError(f"{labels_file}: no such file.")
     rows = list(jsonl_rows(labels_file))
@@ -30,7 +29,7 @@ def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
             )
     if not rows:
         raise DataError(f"{labels_file}: no rows to score.")
-    texts = [normalize_paragraph(r["text"]) for r in rows]
     truth = [r["label"] for r in rows]
-    metrics, predictions, _ = score(labeler, texts, truth, None, params.calibration_bins)
-    typer.echo(format_report(metrics, confusion_table(truth, predictions["predicted"], labeler.labels)))
+    scores = score(labeler, [r["text"] for r in rows], truth, params.calibration_bins)
+    confusion = confusion_table(truth, scores.predictions["predicted"], labeler.labels)
+    typer.echo(format_report(scores.metrics, confusion))
