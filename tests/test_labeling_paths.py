@@ -6,18 +6,24 @@ from __future__ import annotations
 import json
 import zlib
 from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from rhetoric.annotation import queue_for_labeling, uncertainty
+from rhetoric.errors import ModelError
 from rhetoric.evaluation import score
 from rhetoric.features import feature_frame
 from rhetoric.labeler import LabeledParagraph, Labeler, PipelineHead
 from rhetoric.linear_head import LinearHead
-from rhetoric.model import fit_selected
+from rhetoric.model import fit_selected, save_head
 from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model_folder import ModelFolder
 from rhetoric.params import TrainParams
 from rhetoric.prediction import label_rows
 
@@ -73,15 +79,19 @@ def card() -> ModelCard:
     )
 
 
-@pytest.fixture(scope="module", params=["skops pipeline", "exported linear head"])
-def labeler(request: pytest.FixtureRequest) -> Labeler:
+def fitted_pipeline(features: Sequence[str] = ("embedding", "tfidf")) -> Any:
+    """A small head trained on TinyEncoder vectors."""
     texts = [t for label in LABELS for t in TRAIN[label]] * 3
     y = [label for label in LABELS for _ in TRAIN[label]] * 3
-    encoder = TinyEncoder()
-    X = feature_frame(texts, encoder.encode(texts))
+    X = feature_frame(texts, TinyEncoder().encode(texts))
     folds = [(np.arange(24)[np.arange(24) % 2 != k], np.arange(24)[np.arange(24) % 2 == k]) for k in range(2)]
-    params = TrainParams.from_dict({"features": ["embedding", "tfidf"], "hyperparameters": {"C": 10.0}})
-    pipeline, _ = fit_selected(params, X, y, folds)
+    params = TrainParams.from_dict({"features": list(features), "hyperparameters": {"C": 10.0}})
+    return fit_selected(params, X, y, folds)[0]
+
+
+@pytest.fixture(scope="module", params=["skops pipeline", "exported linear head"])
+def labeler(request: pytest.FixtureRequest) -> Labeler:
+    pipeline = fitted_pipeline()
     head = (
         PipelineHead(pipeline, False)
         if request.param == "skops pipeline"
@@ -139,12 +149,7 @@ def test_whitespace_is_normalized_inside_the_labeler(labeler: Labeler) -> None:
 
 
 def test_cached_vectors_spare_the_encoder() -> None:
-    texts = [t for label in LABELS for t in TRAIN[label]] * 3
-    y = [label for label in LABELS for _ in TRAIN[label]] * 3
-    tiny = TinyEncoder()
-    X = feature_frame(texts, tiny.encode(texts))
-    folds = [(np.arange(24)[np.arange(24) % 2 != k], np.arange(24)[np.arange(24) % 2 == k]) for k in range(2)]
-    pipeline, _ = fit_selected(TrainParams.from_dict({"features": ["embedding"]}), X, y, folds)
+    pipeline = fitted_pipeline(["embedding"])
     encoder = TinyEncoder()
     cached = dict(zip(TEXTS, TinyEncoder().encode(TEXTS), strict=True))
     from rhetoric.segment import normalize_paragraph, paragraph_sha1
@@ -157,3 +162,19 @@ def test_cached_vectors_spare_the_encoder() -> None:
     assert encoder.calls == 0
     labeler.label(["A paragraph the store has never seen."])
     assert encoder.calls == 1
+
+
+def test_a_model_trained_on_onnx_vectors_is_given_its_onnx_cache(tmp_path: Path) -> None:
+    from rhetoric.serving import ParagraphClassifier
+
+    folder = ModelFolder(tmp_path / "model")
+    save_head(fitted_pipeline(), folder.head_file)
+    onnx_card = replace(card(), embed_params=EncodingRecipe("int8", 32, "tiny-000000000000-int8-matmul"))
+    folder.write_card(onnx_card)
+    with pytest.raises(ModelError, match="no current package"):
+        Labeler.load(folder.root)  # no package, no store, no cache: refused, nothing hidden in $TMP
+    assert Labeler.load(folder.root, store=tmp_path / "vectors").card == onnx_card
+    model = ParagraphClassifier()
+    model.load_context(SimpleNamespace(artifacts={"card": str(folder.card_file)}, model_config={}))
+    assert model.labeler is not None and model.labeler.card == onnx_card
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]  # nothing exported until used

@@ -3,6 +3,8 @@
     models/
       card.json           the ModelCard (labels, encoder, recipe, split, selection)
       classifier.skops    the scikit-learn head (skops, no pickle)
+      onnx-encoder/       only in a loaded MLflow model's own copy: its encoder exported
+                          there for a model trained on ONNX vectors (see serving.py)
       export/             the package written by the `export` stage:
         export.json       its manifest (hash of the skops head it was made from, ...)
         embedder/         the encoder as ONNX (an `onnx_encoder` folder)
@@ -27,6 +29,7 @@ HEAD_FILE = "classifier.skops"
 EXPORT_DIR = "export"
 MANIFEST_FILE = "export.json"
 EMBEDDER_DIR = "embedder"
+ONNX_CACHE_DIR = "onnx-encoder"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,12 @@ class ModelFolder:
     @property
     def package(self) -> Package:
         return Package(self.root / EXPORT_DIR)
+
+    @property
+    def onnx_cache(self) -> Path:
+        """Where the MLflow model exports its encoder when it was trained on ONNX vectors
+        and no other folder is given: inside the model's own (loaded, local) copy."""
+        return self.root / ONNX_CACHE_DIR
 
     def read_card(self) -> ModelCard:
         """The validated card; a one-line ModelError when it is missing or damaged."""

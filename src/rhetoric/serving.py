@@ -6,8 +6,8 @@ through the same `Labeler` as `rhetoric predict` (whitespace normalized there); 
 output is flattened, from its `LabeledParagraph`s, into MLflow's DataFrame contract.
 
 A model trained on ONNX vectors (embed.backend onnx or int8) exports its encoder once
-into a folder given at load time, `model_config={"onnx_cache": DIR}`; no folder is
-made anywhere else.
+into the folder given at load time, `model_config={"onnx_cache": DIR}`, or else into
+`onnx-encoder/` beside its artifacts in the local copy MLflow loads (`ModelFolder.onnx_cache`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import pandas as pd
 from mlflow.pyfunc import PythonModel
 
 from rhetoric.labeler import Labeler, to_frame
+from rhetoric.model_folder import ModelFolder
 
 
 class ParagraphClassifier(PythonModel):
@@ -31,8 +32,8 @@ class ParagraphClassifier(PythonModel):
 
     def load_context(self, context: Any) -> None:
         cache = (getattr(context, "model_config", None) or {}).get("onnx_cache")
-        folder = Path(context.artifacts["card"]).parent
-        self.labeler = Labeler.load(folder, onnx_cache=Path(cache) if cache else None)
+        folder = ModelFolder(Path(context.artifacts["card"]).parent)
+        self.labeler = Labeler.load(folder.root, onnx_cache=Path(cache) if cache else folder.onnx_cache)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         if self.labeler is None:
