@@ -15,6 +15,7 @@ from rhetoric.cli import app
 from rhetoric.features import feature_frame
 from rhetoric.io import write_json
 from rhetoric.model import fit_selected, save_head
+from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
 from rhetoric.params import TrainParams
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
@@ -151,11 +152,42 @@ def tiny_model(project: Path) -> Path:
     folds = [(np.arange(12)[np.arange(12) % 2 != k], np.arange(12)[np.arange(12) % 2 == k]) for k in range(2)]
     head, _ = fit_selected(TrainParams.from_dict({"features": ["embedding"]}), X, y, folds)
     save_head(head, project / "models/classifier.skops")
-    write_json(
-        project / "models/card.json",
-        {"labels": LABELS, "embedder": {"name": "other-model"}, "embed_params": {}},
+    card = ModelCard(
+        labels=tuple(LABELS),
+        embedder=EncoderRef("other-model", "/nowhere/other-model", "0" * 64),
+        embed_params=EncodingRecipe("fp32", 32, "other-model-000000000000-fp32"),
+        train_params={"features": ["embedding"]},
+        data_digest="0" * 64,
+        counts={"labeled": 12},
+        train_docs=("d1",),
+        test_docs=("d2",),
+        selection={"best_params": {}, "cv_f1_macro": 0.5, "cv_f1_macro_std": 0.0},
     )
+    write_json(project / "models/card.json", card.to_dict())
     return project / "models"
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("", "unreadable model card (JSONDecodeError)"),
+        ('{"labels": ["a"', "unreadable model card (JSONDecodeError)"),
+        ("[]", "the card is missing or not a dict"),
+        ('{"labels": ["a"], "embedder": {"name": "m"}}', "embed_params is missing or not a dict"),
+    ],
+)
+def test_a_damaged_card_is_one_line_saying_retrain(project: Path, tiny_model: Path, content, problem) -> None:
+    card_json = tiny_model / "card.json"
+    full = json.loads(card_json.read_text())
+    card_json.write_text(content)
+    (project / "a.txt").write_text("Hello.")
+    code, output = invoke("predict", "a.txt")
+    output = output.replace("\n", " ")
+    assert code == 2 and "Traceback" not in output
+    assert "models/card.json" in output and problem in output and "retrain with `dvc repro`" in output
+    card_json.write_text(json.dumps({**full, "selection": {"best_params": {}}}))
+    code, output = invoke("predict", "a.txt")
+    assert code == 2 and "selection.cv_f1_macro is missing" in output.replace("\n", " ")
 
 
 def test_predict_without_model_says_run_dvc_repro(project: Path) -> None:

@@ -6,17 +6,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
 from rhetoric.corpus import match_labels, read_labels, segment_folder
-from rhetoric.embedding import Encoder, resolve_model
+from rhetoric.embedding import Encoder, resolve_model, store_key
 from rhetoric.features import build_feature_frame
-from rhetoric.labeler import Labeler
+from rhetoric.labeler import Labeler, PipelineHead
 from rhetoric.model import fit_selected
+from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
 from rhetoric.params import TrainParams
 from rhetoric.split import cv_folds, leakage_groups
+from rhetoric.training import data_digest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,20 +43,25 @@ def train_default_labeler() -> Labeler:
     X = build_feature_frame(labeled["text"], encoder.encode, "sentences" in params.features)
     groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
     folds = cv_folds(labeled["label"], groups, 2, params.seed)
-    head, _ = fit_selected(params, X, labeled["label"], folds)
-    # The card names the embedder and backend the head was trained on; the Labeler builds
-    # its own encoder from it, as it does for a saved model (no private attribute set here).
-    card = {
-        "labels": labels,
-        "train_params": params.to_dict(),
-        "embedder": identity.to_dict(),
-        "embed_params": {"backend": encoder.backend, "batch_size": encoder.batch_size},
-    }
-    return Labeler(head, card)
+    head, search = fit_selected(params, X, labeled["label"], folds)
+    card = ModelCard(
+        labels=tuple(labels),
+        embedder=EncoderRef(identity.name, identity.path, identity.weights_sha256),
+        embed_params=EncodingRecipe(
+            encoder.backend, encoder.batch_size, store_key(identity, encoder.backend)
+        ),
+        train_params=params.to_dict(),
+        data_digest=data_digest(labeled),
+        counts={"labeled": len(labeled)},
+        train_docs=tuple(sorted(set(labeled["doc"]))),
+        test_docs=(),
+        selection=search,
+    )
+    return Labeler(encoder, PipelineHead(head, card.uses_sentences), card)
 
 
 def label_of(labeler: Labeler, text: str) -> str:
-    return labeler.label([text])["label"][0]
+    return labeler.label([text])[0].label
 
 
 @pytest.mark.parametrize(
@@ -138,5 +144,6 @@ def test_adding_congratulations_moves_toward_greeting(labeler: Labeler) -> None:
 def test_probabilities_sum_to_one(labeler: Labeler) -> None:
     proba = labeler.predict_proba(["We look forward to working together.", "PARIS, May 4 --"])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, atol=1e-6)
-    frame = labeler.label(["We look forward to working together."])
-    assert isinstance(frame, pd.DataFrame) and list(frame.columns)[0] == "label"
+    (result,) = labeler.label(["We look forward to working together."])
+    assert list(result.scores) == labeler.labels
+    assert result.label == max(result.scores, key=result.scores.__getitem__)

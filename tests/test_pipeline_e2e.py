@@ -309,7 +309,7 @@ def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     packaged = Labeler.load(project / "models", exported=True)
     assert isinstance(packaged.head, LinearHead) and not isinstance(trained.head, LinearHead)
     texts = pd.read_parquet(project / "data/paragraphs.parquet")["text"].tolist()
-    lookup = VectorStore(project / "data/vectors", trained.card["embed_params"]["store_key"]).find
+    lookup = VectorStore(project / "data/vectors", trained.card.embed_params.store_key).find
     np.testing.assert_allclose(
         packaged.predict_proba(texts, lookup), trained.predict_proba(texts, lookup), atol=1e-6
     )

@@ -13,6 +13,7 @@ from typing import Any
 
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open
+from rhetoric.labeler import LabeledParagraph
 from rhetoric.segment import normalize_paragraph
 
 
@@ -41,6 +42,8 @@ def read_labeling_queue(
     if not predictions.is_file():
         raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
     rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line]
+    for number, row in enumerate(rows, start=1):  # each row must be predict's LabeledParagraph
+        LabeledParagraph.from_row(row, f"{predictions}, line {number}")
     existing = read_labels(labels_file, labels) if labels_file.is_file() else None
     done = set() if existing is None else set(zip(existing["doc"], existing["text"], strict=True))
     return rows, queue_for_labeling(rows, done)
@@ -169,3 +172,45 @@ def _label_row(doc: Any, text: Any, choices: list[str], labels: Sequence[str], w
     if unknown:
         raise DataError(f"{where}: label {unknown[0]!r} is not one of params labels ({', '.join(labels)}).")
     return {"doc": str(doc), "text": normalize_paragraph(text), "label": choices[0], "secondary": choices[1:]}
+
+
+FORMATS = ("labelstudio", "doccano-jsonl", "doccano-csv")  # `rhetoric export` / `import --format`
+
+
+def check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise DataError(f"--format {fmt!r} is not supported; use one of {', '.join(FORMATS)}.")
+
+
+def render_tasks(queue: Iterable[dict[str, Any]], fmt: str) -> str:
+    """The labeling tool's import file for `queue` (Label Studio JSON or doccano)."""
+    check_format(fmt)
+    if fmt == "labelstudio":
+        return json.dumps(to_label_studio(queue, "rhetoric"), ensure_ascii=False, indent=1)
+    return to_doccano(queue, fmt.split("-")[1])
+
+
+def parse_tasks(text: str, fmt: str, labels: Sequence[str], source: str) -> list[dict[str, Any]]:
+    """Label rows from a labeling tool's export file's `text`."""
+    check_format(fmt)
+    if fmt != "labelstudio":
+        return from_doccano(text, fmt.split("-")[1], labels, source)
+    try:
+        tasks = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{source}: invalid JSON ({error.msg} at line {error.lineno}).") from None
+    return from_label_studio(tasks, labels, source)
+
+
+def new_labels(
+    existing: list[str], rows: list[dict[str, Any]], labels: Sequence[str], labels_file: str
+) -> list[dict[str, Any]]:
+    """The imported `rows` not yet among the `existing` lines of the labels file; a DataError
+    (naming the file and line) when one contradicts an existing label."""
+    from rhetoric.corpus import parse_label_lines
+
+    # Validate the combined file first: a conflict with an existing label stops the import.
+    parse_label_lines(existing + [json.dumps(r) for r in rows], labels, labels_file)
+    current = parse_label_lines(existing, labels, labels_file)
+    known = set(zip(current["doc"], current["text"], strict=True))
+    return [r for r in rows if (r["doc"], r["text"]) not in known]

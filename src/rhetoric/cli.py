@@ -151,7 +151,7 @@ def evaluate(
     else:
         from rhetoric.stages import score_gold
 
-        _guard(score_gold.run, labels, model_dir, params)
+        _guard(score_gold.run, labels, model_dir, params, store)
 
 
 @app.command()
@@ -183,11 +183,13 @@ def predict(
     ] = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
+    from rhetoric.prediction import Outputs
     from rhetoric.stages import predict as stage
 
     if params is None and Path("params.yaml").is_file():
         params = Path("params.yaml")
-    _guard(stage.run, inputs, output, summary, model, vectors, params, report, metadata, timeline)
+    outputs = Outputs(output, summary, report, metadata, timeline)
+    _guard(stage.run, inputs, model, vectors, params, outputs)
 
 
 @app.command()

@@ -142,12 +142,15 @@ def choose_backend(backend: str, device: str) -> str:
 
 
 def make_encoder(
-    identity: EmbedderIdentity, device: str, backend: str, batch_size: int, onnx_folder: Path
+    identity: EmbedderIdentity, device: str, backend: str, batch_size: int, onnx_folder: Path | None
 ) -> Any:
     """The encoder for a resolved device and backend; ONNX backends export the model into
-    `onnx_folder` the first time (a few seconds) and reuse it after."""
+    `onnx_folder` (the caller's explicit cache, e.g. the vector store's `embedder/`) the
+    first time (a few seconds) and reuse it after."""
     if backend in TORCH_BACKENDS:
         return Encoder(identity, device=device, backend=backend, batch_size=batch_size)
+    if onnx_folder is None:
+        raise ModelError(f"embed.backend {backend!r} needs a folder to export the model to; none was given.")
     if device == "cuda":
         raise ModelError(
             f"embed.backend {backend!r} runs on the CPU; use fp32 or bf16 with embed.device cuda."

@@ -1,24 +1,36 @@
-"""Scoring a labeler on labeled paragraphs: the metrics dict and the per-row predictions."""
+"""Scoring a labeler on labeled paragraphs: the metrics dict, the per-row predictions, and
+the evaluate stage's whole result (test documents, dev set) with the files it becomes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from rhetoric.labeler import Labeler, Lookup
-from rhetoric.metrics import classification_metrics, reliability
+from rhetoric.io import write_csv, write_json, write_jsonl
+from rhetoric.labeler import LabeledParagraph, Labeler
+from rhetoric.metrics import classification_metrics, confusion_table, reliability
 
 
-def score(
-    labeler: Labeler, texts: Sequence[str], y_true: Sequence[str], lookup: Lookup | None, bins: int
-) -> tuple[dict[str, Any], pd.DataFrame, pd.DataFrame]:
-    """Metrics, predictions (text, actual, predicted, confidence) and the reliability table."""
-    proba = labeler.predict_proba(list(texts), lookup)
-    predicted = [labeler.labels[i] for i in proba.argmax(axis=1)]
-    confidence = proba.max(axis=1)
+@dataclass(frozen=True)
+class Scores:
+    """A labeler measured on labeled texts."""
+
+    metrics: dict[str, Any]
+    results: list[LabeledParagraph]  # the labeler's output, one per text
+    predictions: pd.DataFrame  # text, actual, predicted, confidence
+    reliability: pd.DataFrame
+
+
+def score(labeler: Labeler, texts: Sequence[str], y_true: Sequence[str], bins: int) -> Scores:
+    """Metrics, predictions and the reliability table of `labeler` on `texts`."""
+    results = labeler.label(list(texts))
+    predicted = [r.label for r in results]
+    confidence = np.array([r.confidence for r in results], dtype=np.float64)
     correct = np.array([p == t for p, t in zip(predicted, y_true, strict=True)], dtype=float)
     metrics = classification_metrics(list(y_true), predicted, labeler.labels)
     table, ece = reliability(confidence, correct, bins)
@@ -31,7 +43,87 @@ def score(
             "confidence": confidence.round(4),
         }
     )
-    return metrics, predictions, table
+    return Scores(metrics, results, predictions, table)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The evaluate stage's result: the held-out test documents and, if given, the dev set."""
+
+    labels: list[str]
+    test: Scores
+    test_rows: pd.DataFrame  # doc, idx, text, label of the test paragraphs
+    predictions: pd.DataFrame  # doc, idx, text, actual, predicted, confidence
+    cv: dict[str, float]
+    dev: Scores | None
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """metrics.json: test metrics, CV score of the selection, dev metrics."""
+        summary = {"test": self.test.metrics, "cv": self.cv}
+        if self.dev is not None:
+            summary["dev"] = self.dev.metrics
+        return summary
+
+
+def evaluate_model(
+    labeler: Labeler, labeled: pd.DataFrame, dev: pd.DataFrame | None, bins: int
+) -> Evaluation:
+    """Score the model on its card's test documents of `labeled` and on `dev` (never trained on)."""
+    test = labeled[labeled["doc"].isin(labeler.card.test_docs)].reset_index(drop=True)
+    scores = score(labeler, test["text"], test["label"], bins)
+    predictions = scores.predictions.copy()
+    predictions.insert(0, "doc", test["doc"])
+    predictions.insert(1, "idx", test["idx"])
+    selection = labeler.card.selection
+    cv = {"f1_macro": selection["cv_f1_macro"], "f1_macro_std": selection["cv_f1_macro_std"]}
+    dev_scores = None if dev is None else score(labeler, dev["text"], dev["label"], bins)
+    return Evaluation(labeler.labels, scores, test, predictions, cv, dev_scores)
+
+
+def write_reports(evaluation: Evaluation, reports: Path) -> list[Path]:
+    """The DVC outputs under `reports` (metrics, plot tables, PNGs, misclassified rows);
+    returns the files worth attaching to the MLflow run."""
+    from rhetoric.plots import save_confusion_png, save_per_class_f1_png, save_reliability_png
+    from rhetoric.report import label_colours
+
+    metrics, predictions = evaluation.test.metrics, evaluation.predictions
+    confusion = confusion_table(predictions["actual"], predictions["predicted"], evaluation.labels)
+    write_json(reports / "metrics.json", evaluation.summary)
+    plots = reports / "plots"
+    write_csv(plots / "confusion.csv", confusion_pairs(predictions))
+    write_csv(plots / "reliability.csv", evaluation.test.reliability)
+    write_csv(
+        plots / "per_class_f1.csv",
+        pd.DataFrame([{"label": k, "f1": v["f1"]} for k, v in metrics["per_class"].items()]),
+    )
+    save_confusion_png(
+        confusion, reports / "confusion.png", f"Test documents: macro-F1 {metrics['f1_macro']:.3f}"
+    )
+    save_reliability_png(evaluation.test.reliability, reports / "reliability.png", metrics["calibration_ece"])
+    colours = label_colours(evaluation.labels)
+    save_per_class_f1_png(metrics["per_class"], reports / "per_class_f1.png", colours)
+    wrong = predictions[predictions["actual"] != predictions["predicted"]]
+    write_jsonl(reports / "misclassified.jsonl", wrong.to_dict("records"))
+    return [
+        reports / name for name in ("metrics.json", "confusion.png", "reliability.png", "misclassified.jsonl")
+    ]
+
+
+def describe(evaluation: Evaluation, run_id: str | None) -> list[str]:
+    """The stage's log lines: dev set (if any), then the test documents."""
+    lines = []
+    if evaluation.dev is not None:
+        m = evaluation.dev.metrics
+        lines.append(
+            f"dev set {m['n']} paragraphs, accuracy {m['accuracy']:.3f}, macro-F1 {m['f1_macro']:.3f}"
+        )
+    m = evaluation.test.metrics
+    lines.append(
+        f"{m['n']} test paragraphs, accuracy {m['accuracy']:.3f}, macro-F1 {m['f1_macro']:.3f} "
+        f"(MLflow run {run_id or 'not recorded'})"
+    )
+    return lines
 
 
 def format_report(

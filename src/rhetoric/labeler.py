@@ -1,107 +1,233 @@
-"""A trained model put back together for labeling: its head plus its embedder.
+"""The one way rhetoric turns text into labels: `Labeler(encoder, head, card)`.
 
-The card (models/card.json) names the embedder by name and weight hash; loading
-resolves the name on this machine and refuses a model whose weights differ.
+`rhetoric predict`, evaluate, annotate's queue (through predict's output) and the MLflow
+pyfunc all label through a `Labeler` and get the same result shape, `LabeledParagraph`
+(a label plus a label -> probability mapping). The Labeler normalizes whitespace itself,
+as segmenting does, so every caller feeds the head the same text.
 
-Where the `export` stage has packaged the model (models/export: the embedder as ONNX,
-a linear head as arrays) and the package matches the trained head, `load(...,
-exported=True)` uses it, so labeling imports neither torch, sentence-transformers,
-scikit-learn nor pandas; that is what lets `rhetoric predict` answer in about a second.
+The encoder is injected (anything with `encode(texts) -> vectors`), so tests hand it a
+tiny one; `Labeler.load` builds the real one lazily, because evaluate and predict usually
+find every vector in the store and must not pay for loading an encoder they never use.
+
+Where the `export` stage has packaged the model (the encoder as ONNX, a linear head as
+arrays) and the package matches the trained head, `load(..., exported=True)` uses it, so
+labeling imports neither torch, sentence-transformers, scikit-learn nor pandas; that is
+what lets `rhetoric predict` answer in about a second.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from rhetoric.errors import ModelError
-from rhetoric.io import file_sha256, read_json
-from rhetoric.linear_head import LinearHead
-from rhetoric.segment import paragraph_sha1
+from rhetoric.model_card import ModelCard
+from rhetoric.model_folder import ModelFolder
+from rhetoric.segment import normalize_paragraph, paragraph_sha1
 
 if TYPE_CHECKING:
     import pandas as pd
 
-HEAD_FILE = "classifier.skops"
 # Cached vectors by text sha1, None where not cached (VectorStore.find).
 Lookup = Callable[[Sequence[str]], list]
-CARD_FILE = "card.json"
-EXPORT_DIR = "export"
-EXPORT_FILE = "export.json"
-EMBEDDER_DIR = "embedder"
+# Texts -> unit vectors, one row per text.
+Vectorize = Callable[[Sequence[str]], np.ndarray]
+SCORE_DIGITS = 6  # probabilities are written with this many decimals
 
 
-def current_export(model_dir: Path) -> dict[str, Any] | None:
-    """The manifest of models/export when it was made from the head now in `model_dir`, else
-    None (a stale package is never used: it would label with an older model)."""
-    manifest_file = model_dir / EXPORT_DIR / EXPORT_FILE
-    if not manifest_file.is_file() or not (model_dir / HEAD_FILE).is_file():
-        return None
-    manifest = read_json(manifest_file)
-    if manifest.get("head_sha256") != file_sha256(model_dir / HEAD_FILE):
-        return None
-    return manifest
+class TextEncoder(Protocol):
+    """What a Labeler needs from an encoder (`embedding.Encoder`, `OnnxEncoder`, a test stub)."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
 
-def trained_embedder(card: dict[str, Any]) -> Any:
-    """The `EmbedderIdentity` of the model the card was trained with, resolved on this
-    machine; a ModelError when the weights found here differ from the card's."""
-    from rhetoric.embedding import resolve_model
+class Head(Protocol):
+    """A trained classifier over texts and their vectors.
 
-    wanted = card["embedder"]
-    identity = resolve_model(wanted["name"])
-    if identity.weights_sha256 != wanted["weights_sha256"]:
-        raise ModelError(
-            f"embedder {wanted['name']!r} on this machine ({identity.path}) has weights "
-            f"{identity.weights_sha256[:12]}, the model was trained with "
-            f"{wanted['weights_sha256'][:12]}; install the same model or retrain with `dvc repro`."
+    `vectors` is a function, not an array, so a head asks only for what it uses: a
+    TF-IDF-only head never loads an encoder, a sentence-level head also embeds sentences.
+    """
+
+    @property
+    def classes(self) -> list[str]: ...
+
+    def predict_proba(self, texts: Sequence[str], vectors: Vectorize) -> np.ndarray: ...
+
+
+class PipelineHead:
+    """The skops scikit-learn pipeline behind the `Head` protocol: it reads a feature frame
+    (text, paragraph vector and, if trained on them, sentence vectors)."""
+
+    def __init__(self, pipeline: Any, uses_sentences: bool) -> None:
+        self.pipeline = pipeline
+        self.uses_sentences = uses_sentences
+
+    @property
+    def classes(self) -> list[str]:
+        return [str(c) for c in self.pipeline.classes_]
+
+    def predict_proba(self, texts: Sequence[str], vectors: Vectorize) -> np.ndarray:
+        from rhetoric.features import build_feature_frame
+
+        return self.pipeline.predict_proba(build_feature_frame(texts, vectors, self.uses_sentences))
+
+
+@dataclass(frozen=True)
+class LabeledParagraph:
+    """One labeled text: the most likely label and every label's probability (card order).
+
+    >>> LabeledParagraph.from_proba(np.array([0.2, 0.8]), ["a", "b"]).to_dict()
+    {'label': 'b', 'scores': {'a': 0.2, 'b': 0.8}}
+    """
+
+    label: str
+    scores: dict[str, float]
+
+    @property
+    def confidence(self) -> float:
+        return max(self.scores.values())
+
+    @classmethod
+    def from_proba(cls, proba: np.ndarray, labels: Sequence[str]) -> LabeledParagraph:
+        return cls(
+            labels[int(proba.argmax())], {label: float(p) for label, p in zip(labels, proba, strict=True)}
         )
-    return identity
 
+    @classmethod
+    def from_row(cls, row: dict[str, Any], where: str) -> LabeledParagraph:
+        """Read back from a written row (predict's JSONL); a DataError names the row."""
+        from rhetoric.errors import DataError
 
-def read_card(model_dir: Path) -> dict[str, Any]:
-    path = model_dir / CARD_FILE
-    if not path.is_file():
-        raise ModelError(f"{path}: no trained model in {model_dir}; run `dvc repro` to train one.")
-    return read_json(path)
+        scores = row.get("scores")
+        if not isinstance(row.get("label"), str) or not isinstance(scores, dict) or not scores:
+            raise DataError(
+                f"{where}: needs 'label' and 'scores' as `rhetoric predict` writes them; re-run it."
+            )
+        return cls(row["label"], {str(k): float(v) for k, v in scores.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The written form: scores rounded to SCORE_DIGITS decimals."""
+        return {"label": self.label, "scores": {k: round(v, SCORE_DIGITS) for k, v in self.scores.items()}}
 
 
 def score_columns(labels: Sequence[str]) -> list[str]:
     return [f"p_{label}" for label in labels]
 
 
-class Labeler:
-    """Labels paragraphs with a trained head (skops pipeline or exported `LinearHead`);
-    embeds them unless vectors are given, with the exported ONNX embedder where there is one."""
+def to_frame(results: Sequence[LabeledParagraph], labels: Sequence[str]) -> pd.DataFrame:
+    """The results flattened for MLflow's DataFrame contract: `label`, then `p_<label>`."""
+    import pandas as pd
 
-    def __init__(self, head: Any, card: dict[str, Any], onnx_embedder: Path | None = None) -> None:
+    frame = pd.DataFrame(
+        [[r.to_dict()["scores"][label] for label in labels] for r in results],
+        columns=score_columns(labels),
+        dtype=float,
+    )
+    frame.insert(0, "label", [r.label for r in results])
+    return frame
+
+
+class LazyEncoder:
+    """An encoder built on first use (loading one costs seconds and is often not needed)."""
+
+    def __init__(self, build: Callable[[], TextEncoder]) -> None:
+        self.build = build
+        self.encoder: TextEncoder | None = None
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self.encoder is None:
+            self.encoder = self.build()
+        return self.encoder.encode(texts)
+
+
+def model_encoder(
+    folder: ModelFolder, card: ModelCard, packaged: bool, onnx_cache: Path | None
+) -> TextEncoder:
+    """The encoder of the model in `folder`: its package's ONNX encoder where `packaged`,
+    else the card's encoder with the card's backend. A model trained on ONNX vectors without
+    a package exports its encoder into `onnx_cache` (reused while the weights match)."""
+    if packaged:
+        from rhetoric.onnx_encoder import OnnxEncoder
+
+        encoder = OnnxEncoder(folder.package.embedder)
+        if encoder.identity.weights_sha256 != card.embedder.weights_sha256:
+            raise ModelError(
+                f"{folder.package.embedder}: exported from other weights than the model was trained "
+                "with; re-export it with `dvc repro`."
+            )
+        return encoder
+    from rhetoric.embedding import choose_backend, choose_device, make_encoder
+
+    identity = folder.encoder_identity(card)
+    device = choose_device("auto")
+    backend = choose_backend(card.embed_params.backend, device)
+    return make_encoder(identity, device, backend, card.embed_params.batch_size, onnx_cache)
+
+
+def needs_onnx_cache(card: ModelCard) -> bool:
+    from rhetoric.params import ONNX_BACKENDS
+
+    return card.embed_params.backend in ONNX_BACKENDS
+
+
+class Labeler:
+    """Labels paragraphs with a `Head`, embedding them with `encoder` unless vectors are cached."""
+
+    def __init__(
+        self, encoder: TextEncoder, head: Head, card: ModelCard, lookup: Lookup | None = None
+    ) -> None:
+        if list(head.classes) != sorted(card.labels):
+            raise ModelError("the classifier's classes do not match its card's labels; retrain it.")
+        self.encoder = encoder
         self.head = head
         self.card = card
-        self.labels: list[str] = list(card["labels"])
-        classes = head.classes if isinstance(head, LinearHead) else list(head.classes_)
-        if list(classes) != sorted(self.labels):
-            raise ModelError("the classifier's classes do not match its card's labels; retrain it.")
-        self.classes: list[str] = list(classes)
-        self.onnx_embedder = onnx_embedder
-        self._encoder: Any = None
+        self.lookup = lookup  # cached vectors (the vector store), used before the encoder
+        self.labels: list[str] = list(card.labels)
+        self.order = [list(head.classes).index(label) for label in self.labels]
 
     @classmethod
-    def load(cls, model_dir: str | Path, exported: bool = False) -> Labeler:
-        """The model in `model_dir`; with `exported`, its current export where there is one."""
-        model_dir = Path(model_dir)
-        card = read_card(model_dir)
-        manifest = current_export(model_dir) if exported else None
-        package = model_dir / EXPORT_DIR
-        embedder = package / EMBEDDER_DIR if manifest else None
+    def load(
+        cls,
+        model_dir: str | Path,
+        exported: bool = False,
+        store: Path | None = None,
+        onnx_cache: Path | None = None,
+    ) -> Labeler:
+        """The model in `model_dir`; with `exported`, its current package where there is one.
+
+        `store` is the vector store root: the model's vectors are looked up there first.
+        `onnx_cache` is where a model trained on ONNX vectors (embed.backend onnx or int8)
+        but without a current package exports its encoder; by default the store's encoder
+        folder (`VectorStore.encoder_folder`, where the embed stage already exported it).
+        Nothing is cached anywhere else: without either, such a model is refused.
+        """
+        folder = ModelFolder(Path(model_dir))
+        card = folder.read_card()
+        lookup = None
+        if store is not None:
+            from rhetoric.vectors import VectorStore
+
+            vectors = VectorStore(store, card.embed_params.store_key)
+            lookup, onnx_cache = vectors.find, onnx_cache or vectors.encoder_folder
+        manifest = folder.current_package() if exported else None
+        if manifest is None and onnx_cache is None and needs_onnx_cache(card):
+            raise ModelError(
+                f"{folder.root}: the model was trained on {card.embed_params.backend} (ONNX) vectors and "
+                "has no current package; run `dvc repro` to export it, or give the vector store "
+                "(--vectors/--store), whose encoder folder holds the exported encoder."
+            )
+        encoder = LazyEncoder(lambda: model_encoder(folder, card, manifest is not None, onnx_cache))
         if manifest and manifest.get("linear_head"):
-            return cls(LinearHead.load(package), card, embedder)
+            from rhetoric.linear_head import LinearHead
+
+            return cls(encoder, LinearHead.load(folder.package.root), card, lookup)
         from rhetoric.model import load_head
 
-        return cls(load_head(model_dir / HEAD_FILE), card, embedder)
+        return cls(encoder, PipelineHead(load_head(folder.head_file), card.uses_sentences), card, lookup)
 
     def check_compatible(self, labels: Sequence[str], embed_model: str | None = None) -> None:
         """Refuse to mix a model with params it was not trained for."""
@@ -110,75 +236,35 @@ class Labeler:
                 f"the model was trained with labels {self.labels}, but params say "
                 f"{list(labels)}; retrain with `dvc repro` or use a matching model."
             )
-        trained = self.card["embedder"]["name"]
+        trained = self.card.embedder.name
         if embed_model is not None and embed_model != trained:
             raise ModelError(
                 f"the model was trained on embedder {trained!r}, but params "
                 f"embed.model is {embed_model!r}; retrain with `dvc repro`."
             )
 
-    def encoder(self) -> Any:
-        if self._encoder is None and self.onnx_embedder is not None:
-            from rhetoric.onnx_encoder import OnnxEncoder
-
-            self._encoder = OnnxEncoder(self.onnx_embedder)
-            if self._encoder.identity.weights_sha256 != self.card["embedder"]["weights_sha256"]:
-                raise ModelError(
-                    f"{self.onnx_embedder}: exported from other weights than the model was trained "
-                    "with; re-export it with `dvc repro`."
-                )
-        if self._encoder is None:
-            from rhetoric.embedding import choose_backend, choose_device, make_encoder
-
-            identity = trained_embedder(self.card)
-            embed = self.card.get("embed_params", {})
-            device = choose_device("auto")
-            backend = choose_backend(embed.get("backend", "auto"), device)
-            # Without a package, a model trained on ONNX vectors exports its embedder once to a
-            # cache folder (reused while the weights match).
-            onnx_cache = Path(tempfile.gettempdir()) / "rhetoric-onnx" / f"{identity.key}-{backend}"
-            self._encoder = make_encoder(identity, device, backend, embed.get("batch_size", 32), onnx_cache)
-        return self._encoder
-
-    @property
-    def uses_sentences(self) -> bool:
-        return "sentences" in self.card.get("train_params", {}).get("features", ())
-
     def vectors_for(self, texts: Sequence[str], lookup: Lookup | None = None) -> np.ndarray:
-        """Vectors of `texts`: cached ones from `lookup(sha1s)`, the rest encoded now."""
+        """Vectors of `texts`: cached ones from `lookup(sha1s)` (default: the labeler's
+        store), the rest encoded now."""
+        lookup = lookup or self.lookup
         found: list[np.ndarray | None] = (
             lookup([paragraph_sha1(t) for t in texts]) if lookup else [None] * len(texts)
         )
         todo = [i for i, v in enumerate(found) if v is None]
         if todo:
-            fresh = self.encoder().encode([texts[i] for i in todo])
+            fresh = self.encoder.encode([texts[i] for i in todo])
             for i, vector in zip(todo, fresh, strict=True):
                 found[i] = vector
         return np.stack(found).astype(np.float32)
 
-    def features(self, texts: Sequence[str], lookup: Lookup | None = None) -> pd.DataFrame:
-        """The skops head's input for `texts` (paragraph and, if used, sentence vectors)."""
-        from rhetoric.features import build_feature_frame
-
-        return build_feature_frame(texts, lambda batch: self.vectors_for(batch, lookup), self.uses_sentences)
-
     def predict_proba(self, texts: Sequence[str], lookup: Lookup | None = None) -> np.ndarray:
-        """Probabilities with columns in `self.labels` order."""
+        """Probabilities of the whitespace-normalized texts, columns in `self.labels` order."""
         if not len(texts):
             return np.zeros((0, len(self.labels)))
-        if isinstance(self.head, LinearHead):
-            vectors = self.vectors_for(texts, lookup) if self.head.dimension else None
-            proba = self.head.predict_proba(list(texts), vectors)
-        else:
-            proba = self.head.predict_proba(self.features(texts, lookup))
-        order = [self.classes.index(label) for label in self.labels]
-        return proba[:, order]
+        texts = [normalize_paragraph(t) for t in texts]
+        proba = self.head.predict_proba(texts, lambda batch: self.vectors_for(batch, lookup))
+        return proba[:, self.order]
 
-    def label(self, texts: Sequence[str], lookup: Lookup | None = None) -> pd.DataFrame:
-        """One row per text: `label`, then `p_<label>` for every label."""
-        import pandas as pd
-
-        proba = self.predict_proba(texts, lookup)
-        frame = pd.DataFrame(proba.round(6), columns=score_columns(self.labels))
-        frame.insert(0, "label", [self.labels[i] for i in proba.argmax(axis=1)] if len(proba) else [])
-        return frame
+    def label(self, texts: Sequence[str], lookup: Lookup | None = None) -> list[LabeledParagraph]:
+        """One `LabeledParagraph` per text, in order."""
+        return [LabeledParagraph.from_proba(p, self.labels) for p in self.predict_proba(texts, lookup)]

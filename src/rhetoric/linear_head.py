@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,8 +99,16 @@ class LinearHead:
                 scores[row] += words[:, columns] @ weights
         return scores
 
-    def predict_proba(self, texts: Sequence[str], vectors: np.ndarray | None) -> np.ndarray:
-        """Probabilities with columns in `classes` order, as scikit-learn computes them."""
+    def predict_proba(
+        self, texts: Sequence[str], vectors: np.ndarray | Callable[[Sequence[str]], np.ndarray] | None
+    ) -> np.ndarray:
+        """Probabilities with columns in `classes` order, as scikit-learn computes them.
+
+        `vectors` are the paragraph vectors, or a function computing them, called only when
+        the head has a vector block (the `labeler.Head` protocol): a TF-IDF-only head never
+        loads an encoder."""
+        if callable(vectors):
+            vectors = vectors(texts) if self.dimension else None
         scores = self.decision(texts, vectors)
         if scores.shape[1] == 1:  # binary: one logit for the second class
             positive = 1.0 / (1.0 + np.exp(-scores[:, 0]))

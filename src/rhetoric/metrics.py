@@ -52,6 +52,14 @@ def per_group_metrics(
     return out
 
 
+def per_source(
+    rows: Sequence[dict[str, Any]], y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]
+) -> dict[str, dict[str, Any]] | None:
+    """`per_group_metrics` by each row's `source_kind`, or None unless every row has one."""
+    sources = [str(r["source_kind"]) for r in rows if "source_kind" in r]
+    return per_group_metrics(sources, y_true, y_pred, labels) if len(sources) == len(rows) else None
+
+
 def confusion_table(y_true: Sequence[str], y_pred: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
     """Confusion matrix with actual labels as rows and predicted labels as columns."""
     matrix = confusion_matrix(y_true, y_pred, labels=list(labels))

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rhetoric.corpus import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
+from rhetoric.io import atomic_open, write_csv
 from rhetoric.labeler import Labeler
-from rhetoric.segment import normalize_paragraph
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -75,21 +78,83 @@ def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def label_rows(
-    labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int = 1024, lookup: Any = None
+    labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int = 1024
 ) -> Iterator[dict[str, Any]]:
-    """Each input row with `label` and `scores` added, in input order.
+    """Each input row with its `LabeledParagraph` (`label`, `scores`) added, in input order.
 
-    `lookup(sha1s) -> (vectors or None per row)` may supply cached vectors.
-    """
+    Cached vectors come from the labeler's store, if it was loaded with one."""
     for batch in batches(rows, batch_size):
-        texts = [normalize_paragraph(r["text"]) for r in batch]
-        proba = labeler.predict_proba(texts, lookup)
-        for row, p in zip(batch, proba, strict=True):
-            yield {
-                **row,
-                "label": labeler.labels[int(p.argmax())],
-                "scores": {label: round(float(v), 6) for label, v in zip(labeler.labels, p, strict=True)},
-            }
+        for row, result in zip(batch, labeler.label([r["text"] for r in batch]), strict=True):
+            yield {**row, **result.to_dict()}
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where `rhetoric predict` writes: the JSONL (standard output when None) and, each
+    optional, the per-document summary CSV, the HTML report folder, the timeline CSV (PNG
+    beside it); `metadata` (data/documents.csv) feeds the report and timeline."""
+
+    output: Path | None = None
+    summary: Path | None = None
+    report: Path | None = None
+    metadata: Path | None = None
+    timeline: Path | None = None
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What predict keeps of every labeled row, for its summary, report and timeline."""
+
+    labels: list[str]
+    rows: list[dict[str, Any]]  # doc, label, scores, text ("" unless the report needs it)
+
+
+def write_labeled(
+    labeled: Iterable[dict[str, Any]], handle: IO[str], labels: Sequence[str], keep_text: bool
+) -> Predictions:
+    """Stream every labeled row to `handle` as JSONL; keep the compact rows (bounded: no
+    vectors, and no text unless `keep_text`)."""
+    kept = []
+    for row in labeled:
+        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        text = row["text"] if keep_text else ""
+        kept.append({"doc": row.get("doc", ""), "label": row["label"], "scores": row["scores"], "text": text})
+    return Predictions(list(labels), kept)
+
+
+def output_stream(output: Path | None) -> contextlib.AbstractContextManager[IO[str]]:
+    """The JSONL target: a file replaced atomically at the end, or standard output."""
+    return atomic_open(output) if output else contextlib.nullcontext(sys.stdout)
+
+
+def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: float) -> list[str]:
+    """Write the summary, report and timeline asked for in `outputs`; returns log lines."""
+    rows, labels, lines = predictions.rows, predictions.labels, []
+    if outputs.summary is not None:
+        write_csv(outputs.summary, document_summary(rows, labels, low_confidence))
+    meta = None
+    if outputs.metadata is not None and outputs.metadata.is_file():
+        import pandas as pd
+
+        meta = pd.read_csv(outputs.metadata)
+    if outputs.report is not None:
+        from rhetoric.report import write_report
+
+        pages = write_report(rows, labels, outputs.report, low_confidence, meta)
+        lines.append(f"report of {pages} pages -> {outputs.report / 'index.html'}")
+    if outputs.timeline is not None:
+        if meta is None or "date" not in meta.columns:
+            raise DataError("--timeline needs --metadata with a 'date' column (data/documents.csv).")
+        from rhetoric.plots import save_label_mix_png
+        from rhetoric.report import label_colours, label_mix_by_period
+
+        mix = label_mix_by_period(rows, labels, meta)
+        write_csv(
+            outputs.timeline, mix.reset_index().melt(id_vars="period", var_name="label", value_name="share")
+        )
+        save_label_mix_png(mix, outputs.timeline.with_suffix(".png"), label_colours(labels))
+    output = f" -> {outputs.output}" if outputs.output else ""
+    return [*lines, f"{len(rows)} paragraphs labeled{output}"]
 
 
 def document_summary(rows: Iterable[dict[str, Any]], labels: Sequence[str], low: float) -> pd.DataFrame:

@@ -14,6 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from rhetoric.model_folder import ModelFolder
 from rhetoric.params import flatten
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,39 @@ def log_run(
         return None
 
 
+def log_evaluation(
+    evaluation: Any, card: Any, evaluate_params: dict[str, Any], artifacts: list[Path], model_dir: Path
+) -> str | None:
+    """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
+    `model_card.ModelCard` is `card`, the card attached beside `artifacts`."""
+    from rhetoric.training import data_digest
+
+    params = {
+        "labels": list(card.labels),
+        "embed": card.embedder.to_dict() | card.embed_params.to_dict(),
+        "train": dict(card.train_params),
+        "evaluate": evaluate_params,
+    }
+    return log_run(
+        params,
+        dict(card.selection),
+        evaluation.test.metrics,
+        card.data_digest,
+        [*artifacts, ModelFolder(model_dir).card_file],
+        model_dir,
+        evaluation.test_rows["text"].head(2).tolist(),
+        test_docs_digest=data_digest(evaluation.test_rows),
+    )
+
+
 def _log_run(
     params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
 ) -> str:
     mlflow = _mlflow()
     import pandas as pd
     from mlflow.models import infer_signature
+
+    from rhetoric.labeler import LabeledParagraph, to_frame
 
     root = repo_root()
     tags = {"git_commit": git_commit(root), "data_digest": data_digest, "test_docs_digest": test_docs_digest}
@@ -129,19 +157,15 @@ def _log_run(
         for path in artifacts:
             mlflow.log_artifact(str(path), artifact_path="evaluation")
         example = pd.DataFrame({"text": input_example})
-        output = pd.DataFrame(
-            {
-                "label": ["greeting"] * len(example),
-                **{f"p_{name}": [0.25] * len(example) for name in params["labels"]},
-            }
-        )
+        # The shape only (what the pyfunc returns); the values are placeholders.
+        labels = params["labels"]
+        uniform = LabeledParagraph(labels[0], dict.fromkeys(labels, 1 / len(labels)))
+        output = to_frame([uniform] * len(example), labels)
+        folder = ModelFolder(model_dir)
         mlflow.pyfunc.log_model(
             name="model",
             python_model=str(SERVING_CODE),
-            artifacts={
-                "classifier": str(model_dir / "classifier.skops"),
-                "card": str(model_dir / "card.json"),
-            },
+            artifacts={"classifier": str(folder.head_file), "card": str(folder.card_file)},
             signature=infer_signature(example, output),
             input_example=example,
             registered_model_name=REGISTERED_MODEL,
@@ -191,7 +215,16 @@ def download_registered_model(uri: str, target: Path) -> Path:
             f"{uri}: cannot fetch it from {tracking_uri()} ({error}); check the name "
             "and alias with `mlflow ui`, or set MLFLOW_TRACKING_URI."
         ) from None
-    artifacts = local / "artifacts"
-    if not (artifacts / "card.json").is_file():
-        raise ModelError(f"{uri}: not a rhetoric model (no artifacts/card.json).")
-    return artifacts
+    # The artifacts keep their file names, so the folder is a model folder.
+    artifacts = ModelFolder(local / "artifacts")
+    if not artifacts.card_file.is_file():
+        raise ModelError(f"{uri}: not a rhetoric model (no {artifacts.card_file.name} in its artifacts).")
+    return artifacts.root
+
+
+def download_to_temporary_folder(uri: str) -> Path:
+    """A registered model (models:/NAME@alias) downloaded into a fresh temporary folder, for
+    one command's use (`rhetoric predict --model models:/...`)."""
+    import tempfile
+
+    return download_registered_model(uri, Path(tempfile.mkdtemp(prefix="rhetoric-model-")))

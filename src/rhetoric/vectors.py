@@ -8,15 +8,21 @@ run keeps every shard it finished.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_path
+from rhetoric.segment import paragraph_sentences, paragraph_sha1
+
+SHARD_ROWS = 4096  # texts per shard written by `embed_missing`
 
 
 class VectorStore:
@@ -25,6 +31,12 @@ class VectorStore:
     def __init__(self, root: str | Path, key: str) -> None:
         self.folder = Path(root) / key
         self._index: dict[str, tuple[Path, int]] | None = None
+
+    @property
+    def encoder_folder(self) -> Path:
+        """The ONNX export of this store's encoder (onnx and int8 backends): the one ONNX
+        cache, written by the embed stage and reused by every later use of these vectors."""
+        return self.folder / "embedder"
 
     def shards(self) -> list[Path]:
         return sorted(self.folder.glob("part-*.parquet"))
@@ -94,3 +106,49 @@ class VectorStore:
         if not vectors:
             return np.zeros((0, 0), dtype=np.float32)
         return np.stack(vectors).astype(np.float32)
+
+
+def texts_to_embed(paragraphs: pd.DataFrame, sentences: bool) -> pd.DataFrame:
+    """The unique (sha1, text) rows that need a vector: every paragraph and, with
+    `sentences`, every sentence of them (keyed like paragraphs, by the sha1 of its text)."""
+    sha_text = paragraphs[["sha1", "text"]]
+    if sentences:
+        found = [s for group in paragraph_sentences(sha_text["text"].tolist()) for s in group]
+        table = pd.DataFrame({"sha1": [paragraph_sha1(s) for s in found], "text": found})
+        sha_text = pd.concat([sha_text, table])
+    return sha_text.drop_duplicates("sha1")
+
+
+@dataclass(frozen=True)
+class Filled:
+    """What `embed_missing` did: texts wanted, embedded now, and cut into windows."""
+
+    texts: int
+    embedded: int
+    chunked: int
+
+    def describe(self) -> str:
+        return (
+            f"{self.texts} unique texts (paragraphs and sentences), {self.embedded} embedded now, "
+            f"{self.texts - self.embedded} from the store, "
+            f"{self.chunked} chunked (longer than the model's window)"
+        )
+
+
+def embed_missing(
+    store: VectorStore, sha_text: pd.DataFrame, make_encoder: Callable[[], Any], progress: bool
+) -> Filled:
+    """Encode the texts the store has no vector for, one shard per SHARD_ROWS texts; the
+    encoder is only made (seconds) when something is missing."""
+    missing = sha_text[~sha_text["sha1"].isin(store.known())]
+    if not len(missing):
+        return Filled(len(sha_text), 0, 0)
+    from tqdm import tqdm
+
+    encoder = make_encoder()
+    with tqdm(total=len(missing), unit="par", desc="embed", disable=not progress) as bar:
+        for start in range(0, len(missing), SHARD_ROWS):
+            chunk = missing[start : start + SHARD_ROWS]
+            store.add(chunk["sha1"].tolist(), encoder.encode(chunk["text"].tolist()))
+            bar.update(len(chunk))
+    return Filled(len(sha_text), len(missing), encoder.chunked)

@@ -9,16 +9,15 @@ import typer
 from rhetoric.errors import DataError
 from rhetoric.evaluation import format_report, score
 from rhetoric.labeler import Labeler
-from rhetoric.metrics import confusion_table, per_group_metrics
+from rhetoric.metrics import confusion_table, per_source
 from rhetoric.params import EvaluateParams, read_params
 from rhetoric.prediction import jsonl_rows
-from rhetoric.segment import normalize_paragraph
 
 
-def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
+def run(labels_file: Path, model_dir: Path, params_file: Path, store: Path | None = None) -> None:
     raw = read_params(params_file) if params_file.is_file() else {}
     params = EvaluateParams.from_dict(raw.get("evaluate"))
-    labeler = Labeler.load(model_dir)
+    labeler = Labeler.load(model_dir, store=store)
     if not labels_file.is_file():
         raise DataError(f"{labels_file}: no such file.")
     rows = list(jsonl_rows(labels_file))
@@ -30,11 +29,8 @@ def run(labels_file: Path, model_dir: Path, params_file: Path) -> None:
             )
     if not rows:
         raise DataError(f"{labels_file}: no rows to score.")
-    texts = [normalize_paragraph(r["text"]) for r in rows]
     truth = [r["label"] for r in rows]
-    metrics, predictions, _ = score(labeler, texts, truth, None, params.calibration_bins)
-    predicted = predictions["predicted"].tolist()
-    sources = [str(r["source_kind"]) for r in rows if "source_kind" in r]
-    complete = len(sources) == len(rows)
-    by_source = per_group_metrics(sources, truth, predicted, labeler.labels) if complete else None
-    typer.echo(format_report(metrics, confusion_table(truth, predicted, labeler.labels), by_source))
+    scores = score(labeler, [r["text"] for r in rows], truth, params.calibration_bins)
+    predicted = scores.predictions["predicted"].tolist()
+    confusion = confusion_table(truth, predicted, labeler.labels)
+    typer.echo(format_report(scores.metrics, confusion, per_source(rows, truth, predicted, labeler.labels)))
