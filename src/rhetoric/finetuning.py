@@ -132,7 +132,7 @@ def fine_tune(
         loss.backward()
         optimizer.step()
         scheduler.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     model.eval()
     output.mkdir(parents=True, exist_ok=True)
     model.save(str(output), safe_serialization=True)
