@@ -58,13 +58,13 @@ def machine() -> str:
 
 
 def corpus_sentences() -> list[str]:
-    from rhetoric.segment import segment_document, split_sentences
+    from rhetoric.segment import segment_document, sentences_of
 
     return [
         s
         for p in sorted((ROOT / "data/documents").glob("*.txt"))
         for para in segment_document(p.read_text(encoding="utf-8"))
-        for s in split_sentences(para)
+        for s in sentences_of(para)
         if len(s.split()) >= 6
     ]
 

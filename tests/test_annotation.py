@@ -143,18 +143,39 @@ def test_doccano_round_trip(fmt: str) -> None:
 def test_export_and_import_commands(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(workspace)
     runner = CliRunner()
-    result = runner.invoke(
-        app, ["export", "tasks.json", "--predictions", "predictions.jsonl", "--labels", "labels.jsonl"]
-    )
+    inputs = ["--predictions", "predictions.jsonl", "--labels", "labels.jsonl"]
+    result = runner.invoke(app, ["tasks", "export", "tasks.json", *inputs])
     assert result.exit_code == 0, result.output
     tasks = json.loads((workspace / "tasks.json").read_text())
     assert [t["data"]["text"] for t in tasks] == ["Unsure one.", "Middle one.", "Sure thing."]
     tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["other"]}}]}]
     (workspace / "done.json").write_text(json.dumps(tasks))
-    result = runner.invoke(app, ["import", "done.json", "--labels", "labels.jsonl"])
+    result = runner.invoke(app, ["tasks", "import", "done.json", "--labels", "labels.jsonl"])
     assert result.exit_code == 0, result.output
     assert len((workspace / "labels.jsonl").read_text().splitlines()) == 2
     tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["greeting"]}}]}]  # contradicts it
     (workspace / "done.json").write_text(json.dumps(tasks))
-    result = runner.invoke(app, ["import", "done.json", "--labels", "labels.jsonl"])
+    result = runner.invoke(app, ["tasks", "import", "done.json", "--labels", "labels.jsonl"])
     assert result.exit_code == 2 and "labeled greeting and other" in result.output
+
+
+def test_deprecated_export_and_import_names_still_work(
+    workspace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`rhetoric export` / `rhetoric import` (before `tasks`) do the same for one release, with a note."""
+    monkeypatch.chdir(workspace)
+    runner = CliRunner()
+    inputs = ["--predictions", "predictions.jsonl", "--labels", "labels.jsonl"]
+    new = runner.invoke(app, ["tasks", "export", "new.json", *inputs])
+    old = runner.invoke(app, ["export", "old.json", *inputs])
+    assert new.exit_code == old.exit_code == 0, old.output
+    assert (workspace / "old.json").read_text() == (workspace / "new.json").read_text()
+    assert "deprecated" in old.stderr and "rhetoric tasks export" in old.stderr
+    assert "deprecated" not in new.stderr
+    tasks = json.loads((workspace / "old.json").read_text())
+    tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["other"]}}]}]
+    (workspace / "done.json").write_text(json.dumps(tasks))
+    result = runner.invoke(app, ["import", "done.json", "--labels", "labels.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert "deprecated" in result.stderr and "rhetoric tasks import" in result.stderr
+    assert len((workspace / "labels.jsonl").read_text().splitlines()) == 2

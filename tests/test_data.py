@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rhetoric.corpus import match_labels, read_labels, segment_folder
-from rhetoric.segment import split_sentences
+from rhetoric.segment import sentences_of
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -95,7 +95,7 @@ def test_no_paragraph_repeats_across_documents(paragraphs: pd.DataFrame) -> None
 
 def test_no_sentence_more_than_twice(paragraphs: pd.DataFrame) -> None:
     counts = collections.Counter(
-        s for text in paragraphs["text"] for s in split_sentences(text) if len(s.split()) >= 4
+        s for text in paragraphs["text"] for s in sentences_of(text) if len(s.split()) >= 4
     )
     assert [s for s, n in counts.items() if n > 2] == []
 

@@ -174,7 +174,7 @@ def _label_row(doc: Any, text: Any, choices: list[str], labels: Sequence[str], w
     return {"doc": str(doc), "text": normalize_paragraph(text), "label": choices[0], "secondary": choices[1:]}
 
 
-FORMATS = ("labelstudio", "doccano-jsonl", "doccano-csv")  # `rhetoric export` / `import --format`
+FORMATS = ("labelstudio", "doccano-jsonl", "doccano-csv")  # `rhetoric tasks export` / `tasks import --format`
 
 
 def check_format(fmt: str) -> None:

@@ -24,6 +24,11 @@ def _setup_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
 
 
+def _deprecated(old: str, new: str) -> None:
+    """The one-line note a deprecated command name prints (to stderr) before it runs."""
+    typer.echo(f"note: `rhetoric {old}` is deprecated and will be removed; use `rhetoric {new}`.", err=True)
+
+
 def _guard(fn, *args, **kwargs) -> None:
     """Run a command; a RhetoricError becomes a one-line message and exit status 2."""
     _setup_logging()
@@ -44,7 +49,7 @@ def segment(
     ),
     params: Params = Path("params.yaml"),
 ) -> None:
-    """Split every document into paragraphs: doc, idx, text, sha1, n_tokens."""
+    """Cut every document into paragraphs: doc, idx, text, sha1, n_tokens."""
     from rhetoric.stages import segment as stage
 
     _guard(stage.run, documents, output, params)
@@ -109,15 +114,25 @@ def train(
     _guard(stage.run, paragraphs, labels, store, manifest, model_dir, params)
 
 
-@app.command("export-model")
-def export_model(
+@app.command()
+def package(
     model_dir: Annotated[Path, typer.Option(help="Trained model folder (from `train`).")] = Path("models"),
     output: Annotated[Path, typer.Option(help="Package folder to write.")] = Path("models/export"),
 ) -> None:
     """Package the trained model for fast prediction: embedder as ONNX, a linear head as arrays."""
-    from rhetoric.stages import export_model as stage
+    from rhetoric.stages import package as stage
 
     _guard(stage.run, model_dir, output)
+
+
+@app.command("export-model", hidden=True)
+def export_model(
+    model_dir: Annotated[Path, typer.Option(help="Trained model folder (from `train`).")] = Path("models"),
+    output: Annotated[Path, typer.Option(help="Package folder to write.")] = Path("models/export"),
+) -> None:
+    """Deprecated alias of `rhetoric package`."""
+    _deprecated("export-model", "package")
+    package(model_dir, output)
 
 
 @app.command()
@@ -207,12 +222,19 @@ def annotate(
     _guard(stage.run, predictions, labels, params, limit)
 
 
-@app.command("export")
+tasks = typer.Typer(
+    help="Hand paragraphs to a labeling tool (Label Studio, doccano) and take its labels back.",
+    no_args_is_help=True,
+)
+app.add_typer(tasks, name="tasks")
+
+Format = Annotated[str, typer.Option("--format", help="labelstudio | doccano-jsonl | doccano-csv")]
+
+
+@tasks.command("export")
 def export_tasks(
-    output: Annotated[Path, typer.Argument(help="File to write.")],
-    fmt: Annotated[
-        str, typer.Option("--format", help="labelstudio | doccano-jsonl | doccano-csv")
-    ] = "labelstudio",
+    output: Annotated[Path, typer.Argument(help="Task file to write.")],
+    fmt: Format = "labelstudio",
     predictions: Annotated[Path, typer.Option(help="Predictions from `predict` (pre-annotations).")] = Path(
         "data/predictions/paragraphs.jsonl"
     ),
@@ -221,25 +243,53 @@ def export_tasks(
     ),
     params: Params = Path("params.yaml"),
 ) -> None:
-    """Export unlabeled paragraphs, most uncertain first, with the model's labels as pre-annotations."""
+    """Write unlabeled paragraphs as tasks, most uncertain first, the model's labels as pre-annotations."""
     from rhetoric.stages import exchange
 
     _guard(exchange.export, output, fmt, predictions, labels, params)
 
 
-@app.command("import")
+@tasks.command("import")
 def import_labels(
     source: Annotated[Path, typer.Argument(help="A Label Studio JSON or doccano JSONL/CSV export.")],
-    fmt: Annotated[
-        str, typer.Option("--format", help="labelstudio | doccano-jsonl | doccano-csv")
-    ] = "labelstudio",
+    fmt: Format = "labelstudio",
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     params: Params = Path("params.yaml"),
 ) -> None:
-    """Append labels from an annotation tool's export to the labels file."""
+    """Append the labels of a labeling tool's finished annotations to the labels file."""
     from rhetoric.stages import exchange
 
     _guard(exchange.import_, source, fmt, labels, params)
+
+
+# Deprecated top-level names of `tasks export` / `tasks import`: hidden, kept for one release.
+@app.command("export", hidden=True)
+def export_tasks_deprecated(
+    output: Annotated[Path, typer.Argument(help="Task file to write.")],
+    fmt: Format = "labelstudio",
+    predictions: Annotated[Path, typer.Option(help="Predictions from `predict` (pre-annotations).")] = Path(
+        "data/predictions/paragraphs.jsonl"
+    ),
+    labels: Annotated[Path, typer.Option(help="Labels file: its paragraphs are left out.")] = Path(
+        "data/labels.jsonl"
+    ),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Deprecated alias of `rhetoric tasks export`."""
+    _deprecated("export", "tasks export")
+    export_tasks(output, fmt, predictions, labels, params)
+
+
+@app.command("import", hidden=True)
+def import_labels_deprecated(
+    source: Annotated[Path, typer.Argument(help="A Label Studio JSON or doccano JSONL/CSV export.")],
+    fmt: Format = "labelstudio",
+    labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
+    params: Params = Path("params.yaml"),
+) -> None:
+    """Deprecated alias of `rhetoric tasks import`."""
+    _deprecated("import", "tasks import")
+    import_labels(source, fmt, labels, params)
 
 
 def main() -> None:

@@ -67,7 +67,7 @@ def read_document(path: Path, max_bytes: int) -> str:
     if size > max_bytes:
         raise DataError(
             f"{path}: {size:,} bytes is over the limit of {max_bytes:,} "
-            "(segment.max_document_mb); split the file or raise the limit in params.yaml."
+            "(segment.max_document_mb); cut the file into smaller ones or raise the limit in params.yaml."
         )
     return decode_document(path.read_bytes(), path)
 

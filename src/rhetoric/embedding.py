@@ -224,7 +224,7 @@ class Encoder(WindowedEncoder):
     def windows(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text itself, or word windows of it that each fit the token window."""
         ids = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
-        return [split_windows(t, len(i), self.max_tokens) for t, i in zip(texts, ids, strict=True)]
+        return [cut_windows(t, len(i), self.max_tokens) for t, i in zip(texts, ids, strict=True)]
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
         """One vector per text that fits the window, in batches of similar length.
@@ -258,13 +258,13 @@ class Encoder(WindowedEncoder):
         return out
 
 
-def split_windows(text: str, n_tokens: int, max_tokens: int) -> list[str]:
+def cut_windows(text: str, n_tokens: int, max_tokens: int) -> list[str]:
     """The text itself when its `n_tokens` fit, else word windows that each fit (with a
-    10% margin, since words split into a varying number of tokens).
+    10% margin, since a word becomes a varying number of tokens).
 
-    >>> split_windows("a b c d", 4, 10)
+    >>> cut_windows("a b c d", 4, 10)
     ['a b c d']
-    >>> split_windows("a b c d e f", 30, 10)
+    >>> cut_windows("a b c d e f", 30, 10)
     ['a b', 'c d', 'e f']
     """
     if n_tokens <= max_tokens:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from rhetoric.segment import paragraph_sentences, split_sentences
+from rhetoric.segment import paragraph_sentences, sentences_of
 
 TEXT_COLUMN = "text"
 
@@ -78,7 +78,7 @@ _DATELINE = re.compile(r"^[A-Z][A-Z .'-]{2,40}, \w+ \d{1,2}")
 def cue_vector(text: str) -> list[float]:
     """Per cue family: share of sentences with it, presence in first and last sentence;
     then length and shape features."""
-    sentences = split_sentences(text) or [text]
+    sentences = sentences_of(text) or [text]
     values: list[float] = []
     for pattern in _COMPILED.values():
         hits = [bool(pattern.search(s)) for s in sentences]

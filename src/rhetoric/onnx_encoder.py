@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.embedding import PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, split_windows
+from rhetoric.embedding import PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, cut_windows
 from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, read_json, write_json
 from rhetoric.params import ONNX_BACKENDS
@@ -149,7 +149,7 @@ class OnnxEncoder(WindowedEncoder):
 
     def windows(self, texts: Sequence[str]) -> list[list[str]]:
         counts = [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
-        return [split_windows(t, n, self.max_tokens) for t, n in zip(texts, counts, strict=True)]
+        return [cut_windows(t, n, self.max_tokens) for t, n in zip(texts, counts, strict=True)]
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
         """One vector per text that fits the window; batches of similar length, padded to a

@@ -9,7 +9,7 @@ from PyPI packages that `make install` puts in the environment:
   cache outside the project (`RHETORIC_CACHE`, default `~/.cache/rhetoric`); its
   `model.safetensors` must have the pinned hash, so a changed package is refused, never used.
 
-Our own code rather than a library: the split archive is plain concatenation, which
+Our own code rather than a library: the archive in parts is plain concatenation, which
 zipfile reads once the parts are joined; nothing on PyPI knows these packages.
 """
 
@@ -98,7 +98,7 @@ def _minilm_folder() -> Path:
 
 
 def _archive_parts(encoder: PackagedEncoder) -> list[Path]:
-    """The installed parts of the encoder's split zip, in order."""
+    """The installed parts of the encoder's zip archive, in order."""
     parts = []
     for package in encoder.packages:
         try:

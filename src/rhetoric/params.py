@@ -29,7 +29,7 @@ from rhetoric.errors import ParamsError
 
 DEFAULT_LABELS = ("greeting", "historical_claim", "future_commitment", "other")
 
-# The one list of embedding backends. The encoders split them by runtime (torch or
+# The one list of embedding backends. The encoders divide them by runtime (torch or
 # onnxruntime), so the two halves are named here too and everything else imports them.
 TorchBackend = Literal["fp32", "bf16"]
 OnnxBackend = Literal["onnx", "int8"]

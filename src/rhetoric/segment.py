@@ -20,10 +20,10 @@ def normalize_paragraph(text: str) -> str:
 
 
 def segment_document(text: str) -> list[str]:
-    """Split a document into normalized, non-empty paragraphs.
+    """Cut a document into normalized, non-empty paragraphs.
 
     Paragraphs are separated by blank lines; a document with no blank line is
-    split on line breaks instead, as scraped feeds often put one paragraph per line.
+    cut at line breaks instead, as scraped feeds often put one paragraph per line.
 
     >>> segment_document("Title\\n\\nFirst  line\\ncontinues.\\n\\n\\nSecond.")
     ['Title', 'First line continues.', 'Second.']
@@ -50,13 +50,13 @@ _ABBREVIATION = re.compile(
 )
 
 
-def split_sentences(text: str) -> list[str]:
+def sentences_of(text: str) -> list[str]:
     """Sentences of a paragraph: end punctuation followed by a capital, except after
     abbreviations ("Mr.", "H.E.") and list numbers ("1.").
 
-    >>> split_sentences("We met in 1961. We will continue! Thanks.")
+    >>> sentences_of("We met in 1961. We will continue! Thanks.")
     ['We met in 1961.', 'We will continue!', 'Thanks.']
-    >>> split_sentences("1. Mr. Li met H.E. Ms. Tran. They agreed.")
+    >>> sentences_of("1. Mr. Li met H.E. Ms. Tran. They agreed.")
     ['1. Mr. Li met H.E. Ms. Tran.', 'They agreed.']
     """
     sentences: list[str] = []
@@ -70,4 +70,4 @@ def split_sentences(text: str) -> list[str]:
 
 def paragraph_sentences(texts: Sequence[str]) -> list[list[str]]:
     """Each paragraph's sentences (the paragraph itself when it has no sentence break)."""
-    return [split_sentences(t) or [t] for t in texts]
+    return [sentences_of(t) or [t] for t in texts]

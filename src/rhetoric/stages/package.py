@@ -1,4 +1,4 @@
-"""Stage `export`: the trained model -> models/export (ONNX embedder, linear head as arrays)."""
+"""Stage `package`: the trained model -> models/export (ONNX embedder, linear head as arrays)."""
 
 from __future__ import annotations
 
@@ -13,4 +13,4 @@ log = logging.getLogger(__name__)
 def run(model_dir: Path, output: Path) -> None:
     manifest = export_model(model_dir, output)
     head = "linear head as arrays" if manifest["linear_head"] else "head stays in skops (not linear)"
-    log.info("export: embedder as ONNX (%s), %s -> %s", manifest["embedder_backend"], head, output)
+    log.info("package: embedder as ONNX (%s), %s -> %s", manifest["embedder_backend"], head, output)
