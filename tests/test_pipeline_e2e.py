@@ -296,6 +296,24 @@ def test_evaluate_on_own_gold_file(project: Path) -> None:
     assert "confusion (rows actual, columns predicted)" in out.stdout
 
 
+def test_evaluate_reports_each_source_kind(project: Path, tmp_path: Path) -> None:
+    rows = [json.loads(line) for line in (project / "data/dev/labels.jsonl").read_text().splitlines()]
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(
+        "".join(
+            json.dumps({**r, "source_kind": "wire" if i % 3 else "ministry"}) + "\n"
+            for i, r in enumerate(rows)
+        )
+    )
+    out = run(["rhetoric", "evaluate", "--labels", str(gold), "--model-dir", "models"], project).stdout
+    table = out.split("source_kind", 1)[1].splitlines()
+    counts = {line.split()[0]: int(line.split()[1]) for line in table[1:] if line.strip()}
+    assert counts == {
+        "ministry": sum(1 for i in range(len(rows)) if i % 3 == 0),
+        "wire": sum(1 for i in range(len(rows)) if i % 3),
+    }
+
+
 def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     import numpy as np
 
