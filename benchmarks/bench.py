@@ -58,7 +58,7 @@ def machine() -> str:
 
 
 def corpus_sentences() -> list[str]:
-    from rhetoric.segment import segment_document, sentences_of
+    from rhetoric.corpus.segment import segment_document, sentences_of
 
     return [
         s
@@ -93,7 +93,7 @@ def throughput(texts: list[str], device: str, rounds: int) -> list[dict]:
     rounds (the machine's speed drifts); a ratio is the median of per-round ratios."""
     from sentence_transformers import SentenceTransformer
 
-    from rhetoric.embedding import choose_backend, cpu_supports_bf16, make_encoder, resolve_model
+    from rhetoric.encoders.embedding import choose_backend, cpu_supports_bf16, make_encoder, resolve_model
 
     identity = resolve_model("all-MiniLM-L6-v2")
     plain = SentenceTransformer(identity.path, device=device)
@@ -264,7 +264,7 @@ def memory(n: int, words: int) -> dict:
     """Embed `n` generated paragraphs, train nothing, then label them all from the store."""
     import pandas as pd
 
-    from rhetoric.segment import normalize_paragraph, paragraph_sha1
+    from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1
 
     work = Path(tempfile.mkdtemp(prefix="rhetoric-memory-"))
     try:

@@ -33,7 +33,7 @@ ROUND_2 = tuple("rst")  # second round
 
 def vectors_for(texts: list[str], encoder: Any, store: Any | None) -> np.ndarray:
     """Vectors of `texts` from the store where there, encoded (and stored) otherwise."""
-    from rhetoric.segment import paragraph_sha1
+    from rhetoric.corpus.segment import paragraph_sha1
 
     if store is None:
         return encoder.encode(texts)
@@ -46,8 +46,8 @@ def vectors_for(texts: list[str], encoder: Any, store: Any | None) -> np.ndarray
 
 
 def score_rows(head: Any, texts: list[str], vectors: np.ndarray, gold: list[str], labels: list[str]) -> dict:
-    from rhetoric.features import feature_frame
-    from rhetoric.metrics import classification_metrics
+    from rhetoric.evaluation.metrics import classification_metrics
+    from rhetoric.model.features import feature_frame
 
     proba = head.predict_proba(feature_frame(texts, vectors, None))
     classes = list(head.classes_)
@@ -56,13 +56,13 @@ def score_rows(head: Any, texts: list[str], vectors: np.ndarray, gold: list[str]
 
 
 def run_design(encoder_name: str, corpus: str, features: list[str], realdev: list[dict], args) -> dict:
-    from rhetoric.corpus import match_labels, read_labels
-    from rhetoric.embedding import choose_backend, make_encoder, resolve_model, store_key
-    from rhetoric.metrics import per_group_metrics
-    from rhetoric.model import fit_selected
+    from rhetoric.corpus.documents import match_labels, read_labels
+    from rhetoric.corpus.segment import normalize_paragraph
+    from rhetoric.corpus.split import cv_folds, leakage_groups, train_test_split_grouped
+    from rhetoric.encoders.embedding import choose_backend, make_encoder, resolve_model, store_key
+    from rhetoric.evaluation.metrics import per_group_metrics
+    from rhetoric.model.sklearn_head import fit_selected
     from rhetoric.params import TrainParams, parse_labels, read_params
-    from rhetoric.segment import normalize_paragraph
-    from rhetoric.split import cv_folds, leakage_groups, train_test_split_grouped
     from rhetoric.vectors import VectorStore
 
     raw = read_params(ROOT / "params.yaml")
@@ -83,7 +83,7 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     train = labeled.iloc[train_idx].reset_index(drop=True)
     test = labeled.iloc[test_idx].reset_index(drop=True)
     folds = cv_folds(train["label"], groups[train_idx], params.cv_folds, params.seed)
-    from rhetoric.features import feature_frame
+    from rhetoric.model.features import feature_frame
 
     started = time.perf_counter()
     X = feature_frame(train["text"].tolist(), vectors_for(train["text"].tolist(), encoder, store), None)

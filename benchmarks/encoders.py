@@ -40,7 +40,7 @@ def main() -> None:
     import pandas as pd
     from sentence_transformers import SentenceTransformer
 
-    from rhetoric.embedding import Encoder, resolve_model
+    from rhetoric.encoders.embedding import Encoder, resolve_model
 
     texts = pd.read_parquet(ROOT / "data" / "paragraphs.parquet")["text"].tolist()
     texts = random.Random(7).sample(texts, min(args.paragraphs, len(texts)))

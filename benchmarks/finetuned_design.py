@@ -1,5 +1,5 @@
 """Realdev macro-F1 of a fine-tuned encoder with the default head (C 1, 4, 16; with and
-without TF-IDF), fine-tuned on train's training documents by rhetoric.finetuning.
+without TF-IDF), fine-tuned on train's training documents by rhetoric.encoders.finetuning.
 
     python benchmarks/finetuned_design.py REALDEV.jsonl all-MiniLM-L6-v2 3
 
@@ -21,11 +21,12 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from rhetoric.corpus import match_labels, read_labels
-from rhetoric.split import training_part
-from rhetoric.segment import normalize_paragraph
-from rhetoric.embedding import resolve_model, Encoder
-from rhetoric.finetuning import fine_tune, FineTuneRecipe
+
+from rhetoric.corpus.documents import match_labels, read_labels
+from rhetoric.corpus.segment import normalize_paragraph
+from rhetoric.corpus.split import training_part
+from rhetoric.encoders.embedding import Encoder, resolve_model
+from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tune
 
 R = ROOT
 L = ["greeting", "historical_claim", "future_commitment", "other"]

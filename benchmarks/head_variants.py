@@ -23,11 +23,12 @@ from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
-from rhetoric.corpus import match_labels, read_labels
-from rhetoric.split import training_part
+
+from rhetoric.corpus.documents import match_labels, read_labels
+from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1
+from rhetoric.corpus.split import training_part
+from rhetoric.encoders.embedding import make_encoder, resolve_model
 from rhetoric.vectors import VectorStore
-from rhetoric.segment import paragraph_sha1, normalize_paragraph
-from rhetoric.embedding import resolve_model, make_encoder
 
 R = ROOT
 REAL = Path(sys.argv[1])
@@ -67,9 +68,10 @@ def run(C=16, w=1.0, tf=True, cw="balanced", min_df=2, ngram=(1, 2), maxf=30000,
         ).fit(tr["text"])
         parts.append(cv.transform(tr["text"]))
     if cues:
-        from rhetoric.features import CueFeatures
-        from sklearn.preprocessing import StandardScaler
         import pandas as _pd
+        from sklearn.preprocessing import StandardScaler
+
+        from rhetoric.model.features import CueFeatures
 
         cf = CueFeatures().fit(_pd.Series(list(tr["text"])))
         sc = StandardScaler().fit(cf.transform(_pd.Series(list(tr["text"]))))

@@ -15,8 +15,14 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from rhetoric.annotation import from_doccano, from_label_studio, to_doccano, to_label_studio, uncertainty
 from rhetoric.cli import app
+from rhetoric.labeling.annotation import (
+    from_doccano,
+    from_label_studio,
+    to_doccano,
+    to_label_studio,
+    uncertainty,
+)
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 

@@ -12,10 +12,10 @@ import yaml
 from typer.testing import CliRunner
 
 from rhetoric.cli import app
-from rhetoric.features import feature_frame
 from rhetoric.io import write_json
-from rhetoric.model import fit_selected, save_head
-from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model.features import feature_frame
+from rhetoric.model.sklearn_head import fit_selected, save_head
 from rhetoric.params import TrainParams
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]

@@ -5,7 +5,13 @@ from pathlib import Path
 
 import pytest
 
-from rhetoric.corpus import match_labels, paragraph_frame, paragraph_rows, parse_label_lines, segment_folder
+from rhetoric.corpus.documents import (
+    match_labels,
+    paragraph_frame,
+    paragraph_rows,
+    parse_label_lines,
+    segment_folder,
+)
 from rhetoric.errors import DataError
 
 LABELS = ("greeting", "historical_claim", "future_commitment", "other")

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from rhetoric.corpus import match_labels, read_labels, segment_folder
-from rhetoric.segment import sentences_of
+from rhetoric.corpus.documents import match_labels, read_labels, segment_folder
+from rhetoric.corpus.segment import sentences_of
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rhetoric.embedding import Encoder, find_model_folder, resolve_model
+from rhetoric.encoders.embedding import Encoder, find_model_folder, resolve_model
 from rhetoric.errors import ModelError
 
 TEXTS = [

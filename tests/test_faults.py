@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rhetoric.corpus import parse_label_lines
+from rhetoric.corpus.documents import parse_label_lines
 from rhetoric.errors import DataError
-from rhetoric.features import feature_frame
-from rhetoric.model import fit_selected
+from rhetoric.model.features import feature_frame
+from rhetoric.model.sklearn_head import fit_selected
 from rhetoric.params import TrainParams
 
 LABELS = ("greeting", "historical_claim", "future_commitment", "other")
@@ -48,7 +48,7 @@ def test_sigkill_mid_write_keeps_previous_output(tmp_path: Path) -> None:
 def test_unreachable_mlflow_warns_and_returns(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog
 ) -> None:
-    from rhetoric import tracking
+    from rhetoric.tracking import runs as tracking
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:9")  # nothing listens on port 9
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")

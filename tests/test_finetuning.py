@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhetoric.embedding import Encoder, resolve_model, weights_sha256
-from rhetoric.encoder_choice import encoder_to_embed
+from rhetoric.encoders.choice import encoder_to_embed
+from rhetoric.encoders.embedding import Encoder, resolve_model, weights_sha256
+from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tune
 from rhetoric.errors import ModelError
-from rhetoric.finetuning import FineTuneRecipe, fine_tune
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 TEXTS = [

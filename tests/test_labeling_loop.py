@@ -7,7 +7,7 @@ from functools import reduce
 import click
 import pytest
 
-from rhetoric.labeling_loop import context_of, key_map, screen, start, step
+from rhetoric.labeling.loop import context_of, key_map, screen, start, step
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 QUEUE = [

@@ -15,17 +15,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rhetoric.annotation import queue_for_labeling, uncertainty
 from rhetoric.errors import ModelError
-from rhetoric.evaluation import score
-from rhetoric.features import feature_frame
-from rhetoric.labeler import LabeledParagraph, Labeler, PipelineHead
-from rhetoric.linear_head import LinearHead
-from rhetoric.model import fit_selected, save_head
-from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
-from rhetoric.model_folder import ModelFolder
+from rhetoric.evaluation.results import score
+from rhetoric.labeling.annotation import queue_for_labeling, uncertainty
+from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model.features import feature_frame
+from rhetoric.model.folder import ModelFolder
+from rhetoric.model.labeler import LabeledParagraph, Labeler, PipelineHead
+from rhetoric.model.linear_head import LinearHead
+from rhetoric.model.prediction import label_rows
+from rhetoric.model.sklearn_head import fit_selected, save_head
 from rhetoric.params import TrainParams
-from rhetoric.prediction import label_rows
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 TRAIN = {
@@ -109,7 +109,7 @@ def close(a: LabeledParagraph, b: LabeledParagraph) -> bool:
 
 
 def test_all_four_paths_agree(labeler: Labeler) -> None:
-    from rhetoric.serving import ParagraphClassifier
+    from rhetoric.tracking.serving import ParagraphClassifier
 
     expected = labeler.label(TEXTS)
     assert len({r.label for r in expected}) > 1  # the texts are not all labeled alike
@@ -152,7 +152,7 @@ def test_cached_vectors_spare_the_encoder() -> None:
     pipeline = fitted_pipeline(["embedding"])
     encoder = TinyEncoder()
     cached = dict(zip(TEXTS, TinyEncoder().encode(TEXTS), strict=True))
-    from rhetoric.segment import normalize_paragraph, paragraph_sha1
+    from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1
 
     by_sha = {paragraph_sha1(normalize_paragraph(t)): v for t, v in cached.items()}
     labeler = Labeler(
@@ -165,7 +165,7 @@ def test_cached_vectors_spare_the_encoder() -> None:
 
 
 def test_a_model_trained_on_onnx_vectors_is_given_its_onnx_cache(tmp_path: Path) -> None:
-    from rhetoric.serving import ParagraphClassifier
+    from rhetoric.tracking.serving import ParagraphClassifier
 
     folder = ModelFolder(tmp_path / "model")
     save_head(fitted_pipeline(), folder.head_file)

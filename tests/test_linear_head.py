@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from rhetoric.errors import ModelError
-from rhetoric.features import feature_frame
-from rhetoric.linear_head import LinearHead
-from rhetoric.model import fit_selected
+from rhetoric.model.features import feature_frame
+from rhetoric.model.linear_head import LinearHead
+from rhetoric.model.sklearn_head import fit_selected
 from rhetoric.params import TrainParams
 
 TRAIN = [

@@ -9,8 +9,8 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.preprocessing import FunctionTransformer
 
 from rhetoric.errors import ModelError, ParamsError
-from rhetoric.features import feature_frame
-from rhetoric.model import fit_selected, load_head, save_head, search_grid
+from rhetoric.model.features import feature_frame
+from rhetoric.model.sklearn_head import fit_selected, load_head, save_head, search_grid
 from rhetoric.params import TrainParams
 
 TEXTS = [

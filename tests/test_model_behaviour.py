@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import yaml
 
-from rhetoric.corpus import match_labels, read_labels, segment_folder
-from rhetoric.embedding import Encoder, resolve_model, store_key
-from rhetoric.features import build_feature_frame
-from rhetoric.labeler import Labeler, PipelineHead
-from rhetoric.model import fit_selected
-from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.corpus.documents import match_labels, read_labels, segment_folder
+from rhetoric.corpus.split import cv_folds, leakage_groups
+from rhetoric.encoders.embedding import Encoder, resolve_model, store_key
+from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model.features import build_feature_frame
+from rhetoric.model.labeler import Labeler, PipelineHead
+from rhetoric.model.sklearn_head import fit_selected
+from rhetoric.model.training import data_digest
 from rhetoric.params import TrainParams
-from rhetoric.split import cv_folds, leakage_groups
-from rhetoric.training import data_digest
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]

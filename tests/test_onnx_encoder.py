@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhetoric.embedding import Encoder, make_encoder, resolve_model
+from rhetoric.encoders.embedding import Encoder, make_encoder, resolve_model
+from rhetoric.encoders.onnx_encoder import MODEL_FILE, OnnxEncoder, ensure_onnx_model
 from rhetoric.errors import ModelError
-from rhetoric.onnx_encoder import MODEL_FILE, OnnxEncoder, ensure_onnx_model
 
 pytestmark = pytest.mark.slow
 
@@ -99,7 +99,8 @@ def test_make_encoder_picks_the_runtime_by_backend(exported: dict[str, Path]) ->
 def test_prediction_path_imports_no_torch_sklearn_or_pandas() -> None:
     script = (
         "import sys\n"
-        "import rhetoric.cli, rhetoric.stages.predict, rhetoric.onnx_encoder, rhetoric.linear_head\n"
+        "import rhetoric.cli, rhetoric.stages.predict\n"
+        "import rhetoric.encoders.onnx_encoder, rhetoric.model.linear_head\n"
         "heavy = {'torch', 'sentence_transformers', 'transformers', 'sklearn', 'skops', 'pandas'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )

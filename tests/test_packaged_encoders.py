@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from rhetoric import packaged_encoders
+from rhetoric.encoders import packaged as packaged_encoders
+from rhetoric.encoders.packaged import MPNET, PackagedEncoder, encoder_folder, packaged_encoder
 from rhetoric.errors import ModelError
-from rhetoric.packaged_encoders import MPNET, PackagedEncoder, encoder_folder, packaged_encoder
 
 
 def test_short_names_and_hub_ids_map_to_the_same_pinned_encoder() -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from rhetoric.embedding import BACKEND_RECIPES
+from rhetoric.encoders.embedding import BACKEND_RECIPES
 from rhetoric.errors import ParamsError
 from rhetoric.params import (
     BACKENDS,

@@ -131,7 +131,7 @@ def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
 def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> None:
     out = run(["rhetoric", "predict", *map(str, seed_files), "--model", str(project / "models")], project)
     rows = [json.loads(line) for line in out.stdout.splitlines()]
-    from rhetoric.segment import segment_document
+    from rhetoric.corpus.segment import segment_document
 
     expected = sum(len(segment_document(p.read_text(encoding="utf-8"))) for p in seed_files)
     assert len(rows) == expected
@@ -317,8 +317,8 @@ def test_evaluate_reports_each_source_kind(project: Path, tmp_path: Path) -> Non
 def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     import numpy as np
 
-    from rhetoric.labeler import Labeler
-    from rhetoric.linear_head import LinearHead
+    from rhetoric.model.labeler import Labeler
+    from rhetoric.model.linear_head import LinearHead
     from rhetoric.vectors import VectorStore
 
     manifest = json.loads((project / "models/export/export.json").read_text())
@@ -359,8 +359,8 @@ def test_predict_one_document_without_torch_agrees_with_the_pipeline(project: Pa
 
 
 def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:
-    from rhetoric.labeler import Labeler
-    from rhetoric.linear_head import LinearHead
+    from rhetoric.model.labeler import Labeler
+    from rhetoric.model.linear_head import LinearHead
 
     models = shutil.copytree(project / "models", tmp_path / "models")
     manifest = json.loads((models / "export/export.json").read_text())

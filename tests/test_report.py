@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from rhetoric.report import write_report
+from rhetoric.report.html import write_report
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 
@@ -91,7 +91,7 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, page: str) -> None:
 
 
 def test_label_mix_by_month() -> None:
-    from rhetoric.report import label_mix_by_period
+    from rhetoric.report.html import label_mix_by_period
 
     meta = pd.DataFrame({"doc_id": ["d1", "d2"], "date": ["2025-01-05", "2025-03-09"]})
     mix = label_mix_by_period(rows(), LABELS, meta)

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rhetoric.segment import normalize_paragraph, paragraph_sha1, segment_document
+from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1, segment_document
 
 
 @pytest.mark.parametrize(

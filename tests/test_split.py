@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from rhetoric.corpus.split import cv_folds, leakage_groups, train_test_split_grouped
 from rhetoric.errors import DataError
-from rhetoric.split import cv_folds, leakage_groups, train_test_split_grouped
 
 
 def corpus(n_docs: int = 20) -> tuple[pd.Series, np.ndarray]:

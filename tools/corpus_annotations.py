@@ -27,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from rhetoric.segment import segment_document  # noqa: E402
+from rhetoric.corpus.segment import segment_document  # noqa: E402
 
 LABELS = ("greeting", "historical_claim", "future_commitment", "other")
 GENRES = (

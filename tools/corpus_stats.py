@@ -15,7 +15,7 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
-from rhetoric.corpus import match_labels, read_labels, segment_folder  # noqa: E402
+from rhetoric.corpus.documents import match_labels, read_labels, segment_folder  # noqa: E402
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 

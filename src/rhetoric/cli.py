@@ -198,7 +198,7 @@ def predict(
     ] = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
-    from rhetoric.prediction import Outputs
+    from rhetoric.model.prediction import Outputs
     from rhetoric.stages import predict as stage
 
     if params is None and Path("params.yaml").is_file():

@@ -18,9 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from rhetoric.corpus.segment import paragraph_sentences, paragraph_sha1
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_path
-from rhetoric.segment import paragraph_sentences, paragraph_sha1
 
 SHARD_ROWS = 4096  # texts per shard written by `embed_missing`
 

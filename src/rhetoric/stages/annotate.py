@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from rhetoric.annotation import append_label, read_labeling_queue, remove_last_label
-from rhetoric.labeling_loop import context_of, screen, start, step
+from rhetoric.labeling.annotation import append_label, read_labeling_queue, remove_last_label
+from rhetoric.labeling.loop import context_of, screen, start, step
 from rhetoric.params import parse_labels, read_params
 
 

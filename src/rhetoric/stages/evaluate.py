@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from rhetoric.corpus import match_labels, read_labels
-from rhetoric.evaluation import describe, evaluate_model, write_reports
-from rhetoric.labeler import Labeler
+from rhetoric.corpus.documents import match_labels, read_labels
+from rhetoric.evaluation.results import describe, evaluate_model, write_reports
+from rhetoric.model.labeler import Labeler
 from rhetoric.params import EvaluateParams, parse_labels, read_params
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def run(
     dev = read_labels(dev_labels, labels) if dev_labels is not None else None
     evaluation = evaluate_model(labeler, labeled, dev, params.calibration_bins)
     artifacts = write_reports(evaluation, reports)
-    from rhetoric.tracking import log_evaluation
+    from rhetoric.tracking.runs import log_evaluation
 
     run_id = log_evaluation(evaluation, labeler.card, params.to_dict(), artifacts, model_dir)
     for line in describe(evaluation, run_id):

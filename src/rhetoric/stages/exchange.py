@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rhetoric import annotation as a
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open
+from rhetoric.labeling import annotation as a
 from rhetoric.params import parse_labels, read_params
 
 log = logging.getLogger(__name__)

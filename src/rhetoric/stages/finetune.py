@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rhetoric.corpus import match_labels, read_labels
-from rhetoric.encoder_choice import base_encoder_record
-from rhetoric.finetuning import FineTuneRecipe, fine_tuned_record
+from rhetoric.corpus.documents import match_labels, read_labels
+from rhetoric.corpus.split import training_part
+from rhetoric.encoders.choice import base_encoder_record
+from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tuned_record
 from rhetoric.io import atomic_folder, write_json
 from rhetoric.params import EmbedParams, FineTuneParams, TrainParams, parse_labels, read_params
-from rhetoric.split import training_part
 
 
 def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rhetoric.export import export_model
+from rhetoric.model.export import export_model
 
 log = logging.getLogger(__name__)
 

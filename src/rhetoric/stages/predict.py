@@ -5,8 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rhetoric import prediction
-from rhetoric.labeler import Labeler
+from rhetoric.model import prediction
+from rhetoric.model.labeler import Labeler
 from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
 
 log = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ def run(
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
     if str(model).startswith("models:/"):
-        from rhetoric.tracking import download_to_temporary_folder
+        from rhetoric.tracking.runs import download_to_temporary_folder
 
         model = download_to_temporary_folder(str(model))
     labeler = Labeler.load(model, exported=True, store=vectors)

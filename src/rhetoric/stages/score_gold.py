@@ -7,11 +7,11 @@ from pathlib import Path
 import typer
 
 from rhetoric.errors import DataError
-from rhetoric.evaluation import format_report, score
-from rhetoric.labeler import Labeler
-from rhetoric.metrics import confusion_table, per_source
+from rhetoric.evaluation.metrics import confusion_table, per_source
+from rhetoric.evaluation.results import format_report, score
+from rhetoric.model.labeler import Labeler
+from rhetoric.model.prediction import jsonl_rows
 from rhetoric.params import EvaluateParams, read_params
-from rhetoric.prediction import jsonl_rows
 
 
 def run(labels_file: Path, model_dir: Path, params_file: Path, store: Path | None = None) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rhetoric.corpus import segment_folder
+from rhetoric.corpus.documents import segment_folder
 from rhetoric.io import write_parquet
 from rhetoric.params import SegmentParams, read_params
 

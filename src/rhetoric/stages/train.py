@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from rhetoric.corpus import match_labels, read_labels
+from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.io import read_json
-from rhetoric.model import save_head
-from rhetoric.model_folder import ModelFolder
+from rhetoric.model.folder import ModelFolder
+from rhetoric.model.sklearn_head import save_head
+from rhetoric.model.training import train_model
 from rhetoric.params import TrainParams, parse_labels, read_params
-from rhetoric.training import train_model
 from rhetoric.vectors import VectorStore
 
 log = logging.getLogger(__name__)

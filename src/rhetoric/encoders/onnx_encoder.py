@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.embedding import PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, cut_windows
+from rhetoric.encoders.embedding import PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, cut_windows
 from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, read_json, write_json
 from rhetoric.params import ONNX_BACKENDS
@@ -59,7 +59,7 @@ def ensure_onnx_model(identity: EmbedderIdentity, folder: Path, backend: str) ->
 
 def export_folder(identity: EmbedderIdentity, folder: Path, backend: str) -> None:
     """Export the embedder into an existing folder: graph, tokenizer, then embedder.json."""
-    from rhetoric.embedding import export_onnx
+    from rhetoric.encoders.embedding import export_onnx
 
     source = Path(identity.path) / TOKENIZER_FILE
     if not source.is_file():

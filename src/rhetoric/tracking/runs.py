@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from rhetoric.model_folder import ModelFolder
+from rhetoric.model.folder import ModelFolder
 from rhetoric.params import flatten
 
 log = logging.getLogger(__name__)
@@ -111,7 +111,7 @@ def log_evaluation(
 ) -> str | None:
     """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
     `model_card.ModelCard` is `card`, the card attached beside `artifacts`."""
-    from rhetoric.training import data_digest
+    from rhetoric.model.training import data_digest
 
     params = {
         "labels": list(card.labels),
@@ -138,7 +138,7 @@ def _log_run(
     import pandas as pd
     from mlflow.models import infer_signature
 
-    from rhetoric.labeler import LabeledParagraph, to_frame
+    from rhetoric.model.labeler import LabeledParagraph, to_frame
 
     root = repo_root()
     tags = {"git_commit": git_commit(root), "data_digest": data_digest, "test_docs_digest": test_docs_digest}

@@ -13,11 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rhetoric.encoders.onnx_encoder import export_folder
 from rhetoric.io import atomic_folder, file_sha256, write_json
-from rhetoric.linear_head import LinearHead
-from rhetoric.model import load_head
-from rhetoric.model_folder import ModelFolder, Package
-from rhetoric.onnx_encoder import export_folder
+from rhetoric.model.folder import ModelFolder, Package
+from rhetoric.model.linear_head import LinearHead
+from rhetoric.model.sklearn_head import load_head
 
 
 def onnx_backend_for(trained_backend: str) -> str:

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from rhetoric.corpus import check_doc_id, paragraph_rows, read_document
+from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, write_csv
-from rhetoric.labeler import Labeler
+from rhetoric.model.labeler import Labeler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -138,15 +138,15 @@ def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: flo
 
         meta = pd.read_csv(outputs.metadata)
     if outputs.report is not None:
-        from rhetoric.report import write_report
+        from rhetoric.report.html import write_report
 
         pages = write_report(rows, labels, outputs.report, low_confidence, meta)
         lines.append(f"report of {pages} pages -> {outputs.report / 'index.html'}")
     if outputs.timeline is not None:
         if meta is None or "date" not in meta.columns:
             raise DataError("--timeline needs --metadata with a 'date' column (data/documents.csv).")
-        from rhetoric.plots import save_label_mix_png
-        from rhetoric.report import label_colours, label_mix_by_period
+        from rhetoric.evaluation.plots import save_label_mix_png
+        from rhetoric.report.html import label_colours, label_mix_by_period
 
         mix = label_mix_by_period(rows, labels, meta)
         write_csv(

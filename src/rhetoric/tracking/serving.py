@@ -19,8 +19,8 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from rhetoric.labeler import Labeler, to_frame
-from rhetoric.model_folder import ModelFolder
+from rhetoric.model.folder import ModelFolder
+from rhetoric.model.labeler import Labeler, to_frame
 
 
 class ParagraphClassifier(PythonModel):

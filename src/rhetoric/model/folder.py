@@ -22,7 +22,7 @@ from typing import Any
 
 from rhetoric.errors import ModelError
 from rhetoric.io import file_sha256, read_json, write_json
-from rhetoric.model_card import ModelCard
+from rhetoric.model.card import ModelCard
 
 CARD_FILE = "card.json"
 HEAD_FILE = "classifier.skops"
@@ -113,7 +113,7 @@ class ModelFolder:
         """The `EmbedderIdentity` of the card's encoder on this machine: a folder inside this
         model (a fine-tuned encoder) or one resolved by name (package, local folder, hub
         cache); a ModelError when its weights differ from the card's."""
-        from rhetoric.embedding import EmbedderIdentity, resolve_model, weights_sha256
+        from rhetoric.encoders.embedding import EmbedderIdentity, resolve_model, weights_sha256
 
         wanted = card.embedder
         if wanted.inside_model:

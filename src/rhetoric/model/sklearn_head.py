@@ -23,8 +23,14 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import LinearSVC
 
 from rhetoric.errors import ModelError, ParamsError
-from rhetoric.features import SENTENCES_COLUMN, TEXT_COLUMN, CueFeatures, SentenceFunctions, vector_columns
 from rhetoric.io import atomic_path
+from rhetoric.model.features import (
+    SENTENCES_COLUMN,
+    TEXT_COLUMN,
+    CueFeatures,
+    SentenceFunctions,
+    vector_columns,
+)
 from rhetoric.params import TrainParams
 
 # Every type a saved head may contain. Anything else in a .skops file is refused.
@@ -38,8 +44,8 @@ TRUSTED_TYPES = [
     "numpy.float64",
     "numpy.int64",
     "numpy.ndarray",
-    "rhetoric.features.CueFeatures",
-    "rhetoric.features.SentenceFunctions",
+    "rhetoric.model.features.CueFeatures",
+    "rhetoric.model.features.SentenceFunctions",
     "scipy.sparse._csr.csr_matrix",
     "sklearn.calibration.CalibratedClassifierCV",
     "sklearn.calibration._CalibratedClassifier",

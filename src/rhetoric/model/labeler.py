@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1
 from rhetoric.errors import ModelError
-from rhetoric.model_card import ModelCard
-from rhetoric.model_folder import ModelFolder
-from rhetoric.segment import normalize_paragraph, paragraph_sha1
+from rhetoric.model.card import ModelCard
+from rhetoric.model.folder import ModelFolder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,7 +71,7 @@ class PipelineHead:
         return [str(c) for c in self.pipeline.classes_]
 
     def predict_proba(self, texts: Sequence[str], vectors: Vectorize) -> np.ndarray:
-        from rhetoric.features import build_feature_frame
+        from rhetoric.model.features import build_feature_frame
 
         return self.pipeline.predict_proba(build_feature_frame(texts, vectors, self.uses_sentences))
 
@@ -151,7 +151,7 @@ def model_encoder(
     else the card's encoder with the card's backend. A model trained on ONNX vectors without
     a package exports its encoder into `onnx_cache` (reused while the weights match)."""
     if packaged:
-        from rhetoric.onnx_encoder import OnnxEncoder
+        from rhetoric.encoders.onnx_encoder import OnnxEncoder
 
         encoder = OnnxEncoder(folder.package.embedder)
         if encoder.identity.weights_sha256 != card.embedder.weights_sha256:
@@ -160,7 +160,7 @@ def model_encoder(
                 "with; re-export it with `dvc repro`."
             )
         return encoder
-    from rhetoric.embedding import choose_backend, choose_device, make_encoder
+    from rhetoric.encoders.embedding import choose_backend, choose_device, make_encoder
 
     identity = folder.encoder_identity(card)
     device = choose_device("auto")
@@ -222,10 +222,10 @@ class Labeler:
             )
         encoder = LazyEncoder(lambda: model_encoder(folder, card, manifest is not None, onnx_cache))
         if manifest and manifest.get("linear_head"):
-            from rhetoric.linear_head import LinearHead
+            from rhetoric.model.linear_head import LinearHead
 
             return cls(encoder, LinearHead.load(folder.package.root), card, lookup)
-        from rhetoric.model import load_head
+        from rhetoric.model.sklearn_head import load_head
 
         return cls(encoder, PipelineHead(load_head(folder.head_file), card.uses_sentences), card, lookup)
 

@@ -53,7 +53,7 @@ def write_report(
     metadata: pd.DataFrame | None = None,
 ) -> int:
     """Write folder/index.html and folder/documents/<doc>.html; return the number of pages."""
-    env = Environment(loader=PackageLoader("rhetoric", "templates"), autoescape=True)
+    env = Environment(loader=PackageLoader("rhetoric.report", "templates"), autoescape=True)
     colours = label_colours(labels)
     frame = pd.DataFrame(rows)
     frame["doc"] = frame.get("doc", pd.Series([""] * len(frame))).fillna("").astype(str)

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1, segment_document
 from rhetoric.errors import DataError
-from rhetoric.segment import normalize_paragraph, paragraph_sha1, segment_document
 
 if TYPE_CHECKING:  # imported where used: reading one document for `predict` needs no pandas
     import pandas as pd

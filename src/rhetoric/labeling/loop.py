@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from rhetoric.annotation import uncertainty
+from rhetoric.labeling.annotation import uncertainty
 
 COLOURS = {"greeting": "yellow", "historical_claim": "blue", "future_commitment": "green", "other": "white"}
 SKIP, UNDO, QUIT = "s", "u", ("q", "\x04")  # \x04: Ctrl-D

@@ -11,9 +11,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rhetoric.evaluation.metrics import classification_metrics, confusion_table, reliability
 from rhetoric.io import write_csv, write_json, write_jsonl
-from rhetoric.labeler import LabeledParagraph, Labeler
-from rhetoric.metrics import classification_metrics, confusion_table, reliability
+from rhetoric.model.labeler import LabeledParagraph, Labeler
 
 
 @dataclass(frozen=True)
@@ -84,8 +84,8 @@ def evaluate_model(
 def write_reports(evaluation: Evaluation, reports: Path) -> list[Path]:
     """The DVC outputs under `reports` (metrics, plot tables, PNGs, misclassified rows);
     returns the files worth attaching to the MLflow run."""
-    from rhetoric.plots import save_confusion_png, save_per_class_f1_png, save_reliability_png
-    from rhetoric.report import label_colours
+    from rhetoric.evaluation.plots import save_confusion_png, save_per_class_f1_png, save_reliability_png
+    from rhetoric.report.html import label_colours
 
     metrics, predictions = evaluation.test.metrics, evaluation.predictions
     confusion = confusion_table(predictions["actual"], predictions["predicted"], evaluation.labels)

@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from rhetoric.encoders.packaged import encoder_folder, packaged_encoder
 from rhetoric.errors import ModelError
 from rhetoric.io import file_sha256
-from rhetoric.packaged_encoders import encoder_folder, packaged_encoder
 from rhetoric.params import TORCH_BACKENDS
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def make_encoder(
         raise ModelError(
             f"embed.backend {backend!r} runs on the CPU; use fp32 or bf16 with embed.device cuda."
         )
-    from rhetoric.onnx_encoder import OnnxEncoder, ensure_onnx_model
+    from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model
 
     return OnnxEncoder(ensure_onnx_model(identity, onnx_folder, backend), batch_size=batch_size)
 

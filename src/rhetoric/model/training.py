@@ -10,13 +10,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from rhetoric.corpus.segment import paragraph_sha1
+from rhetoric.corpus.split import cv_folds, leakage_groups, train_test_split_grouped
 from rhetoric.errors import ParamsError
-from rhetoric.features import build_feature_frame
-from rhetoric.model import fit_selected
-from rhetoric.model_card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
+from rhetoric.model.features import build_feature_frame
+from rhetoric.model.sklearn_head import fit_selected
 from rhetoric.params import TrainParams
-from rhetoric.segment import paragraph_sha1
-from rhetoric.split import cv_folds, leakage_groups, train_test_split_grouped
 
 
 def data_digest(labeled: pd.DataFrame) -> str:

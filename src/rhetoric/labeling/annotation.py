@@ -11,10 +11,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from rhetoric.corpus.segment import normalize_paragraph
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open
-from rhetoric.labeler import LabeledParagraph
-from rhetoric.segment import normalize_paragraph
+from rhetoric.model.labeler import LabeledParagraph
 
 
 def uncertainty(scores: dict[str, float]) -> float:
@@ -37,7 +37,7 @@ def read_labeling_queue(
     predictions: Path, labels_file: Path, labels: Sequence[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """All predicted rows, and the unlabeled ones in the order to ask about them."""
-    from rhetoric.corpus import read_labels
+    from rhetoric.corpus.documents import read_labels
 
     if not predictions.is_file():
         raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
@@ -207,7 +207,7 @@ def new_labels(
 ) -> list[dict[str, Any]]:
     """The imported `rows` not yet among the `existing` lines of the labels file; a DataError
     (naming the file and line) when one contradicts an existing label."""
-    from rhetoric.corpus import parse_label_lines
+    from rhetoric.corpus.documents import parse_label_lines
 
     # Validate the combined file first: a conflict with an existing label stops the import.
     parse_label_lines(existing + [json.dumps(r) for r in rows], labels, labels_file)

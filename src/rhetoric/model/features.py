@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 
-from rhetoric.segment import paragraph_sentences, sentences_of
+from rhetoric.corpus.segment import paragraph_sentences, sentences_of
 
 TEXT_COLUMN = "text"
 

@@ -19,7 +19,7 @@ RECORD_FILE = "encoder.json"
 
 def base_encoder_record(name: str) -> dict[str, Any]:
     """The record of a frozen encoder: embed uses `name` as params give it."""
-    from rhetoric.embedding import resolve_model
+    from rhetoric.encoders.embedding import resolve_model
 
     identity = resolve_model(name)
     return {"fine_tuned": False, "base": {"name": name, "weights_sha256": identity.weights_sha256}}

@@ -151,7 +151,7 @@ def fine_tuned_record(
     device: str,
 ) -> dict[str, Any]:
     """Fine-tune the encoder `name` into `folder`; the record names base and result by hash."""
-    from rhetoric.embedding import choose_device, resolve_model, weights_sha256
+    from rhetoric.encoders.embedding import choose_device, resolve_model, weights_sha256
 
     base = resolve_model(name)
     training = fine_tune(Path(base.path), texts, labels, label_set, recipe, folder, choose_device(device))

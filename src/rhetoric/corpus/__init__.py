@@ -1,0 +1,1 @@
+"""Documents to paragraphs: reading, cutting, labels, the train/test split."""

@@ -1,0 +1,1 @@
+"""Sentence encoders: identity, torch and ONNX backends, packaged encoders, fine-tuning."""

@@ -1,0 +1,1 @@
+"""The evaluate stage: metrics, results, plots."""

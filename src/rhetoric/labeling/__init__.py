@@ -1,0 +1,1 @@
+"""Labeling: the annotation queue, label rows, tool exchange, the annotate loop."""

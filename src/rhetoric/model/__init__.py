@@ -1,0 +1,1 @@
+"""The classifier: features, the scikit-learn head, training, the labeler, packaging."""

@@ -1,0 +1,1 @@
+"""The HTML report (templates/ beside it)."""

@@ -1,0 +1,1 @@
+"""MLflow: store, runs, registry, and the pyfunc served from code."""
