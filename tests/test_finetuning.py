@@ -43,6 +43,10 @@ def test_fine_tuned_encoder_is_safetensors_repeatable_and_changed(tmp_path: Path
     assert not [p for p in first.rglob("*") if p.suffix in (".bin", ".pkl", ".pt", ".pickle")]
     assert weights_sha256(first) == weights_sha256(second)
     assert weights_sha256(first) != base.weights_sha256
+    # Trained on short inputs, but saved with the base model's window for embedding.
+    assert (
+        Encoder(resolve_model(str(first)), device="cpu").max_tokens == Encoder(base, device="cpu").max_tokens
+    )
     tuned = Encoder(resolve_model(str(first)), device="cpu", backend="fp32").encode(TEXTS[:2])
     frozen = Encoder(base, device="cpu", backend="fp32").encode(TEXTS[:2])
     assert not np.allclose(tuned, frozen, atol=1e-4)

@@ -247,7 +247,9 @@ class Encoder(WindowedEncoder):
                 padding=True,
                 truncation=True,
                 max_length=limit,
-                pad_to_multiple_of=PAD_MULTIPLE,
+                # A window that is no multiple of PAD_MULTIPLE (a local model's own setting)
+                # cannot be padded up to one; such batches pad to their longest text.
+                pad_to_multiple_of=PAD_MULTIPLE if limit % PAD_MULTIPLE == 0 else None,
                 return_tensors="pt",
             )
             with torch.inference_mode():

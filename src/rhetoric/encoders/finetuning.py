@@ -103,7 +103,8 @@ def fine_tune(
     torch.manual_seed(recipe.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     model = SentenceTransformer(str(base_folder), device=device, local_files_only=True)
-    model.max_seq_length = min(int(model.max_seq_length), recipe.max_tokens)
+    window = int(model.max_seq_length)
+    model.max_seq_length = min(window, recipe.max_tokens)  # for training only, see below
     index = {label: i for i, label in enumerate(label_set)}
     y = np.array([index[label] for label in labels])
     head = torch.nn.Linear(int(model.get_embedding_dimension()), len(label_set)).to(device)
@@ -134,6 +135,8 @@ def fine_tune(
         scheduler.step()
         losses.append(float(loss.detach()))
     model.eval()
+    # Embedding cuts long paragraphs into windows of the base model's size; keep it.
+    model.max_seq_length = window
     output.mkdir(parents=True, exist_ok=True)
     model.save(str(output), safe_serialization=True)
     tail = losses[-max(1, len(losses) // 10) :]
