@@ -93,7 +93,8 @@ def throughput(texts: list[str], device: str, rounds: int) -> list[dict]:
     rounds (the machine's speed drifts); a ratio is the median of per-round ratios."""
     from sentence_transformers import SentenceTransformer
 
-    from rhetoric.encoders.embedding import choose_backend, cpu_supports_bf16, make_encoder, resolve_model
+    from rhetoric.encoders.embedding import choose_backend, cpu_supports_bf16, resolve_model
+    from rhetoric.encoders.factory import make_encoder
 
     identity = resolve_model("all-MiniLM-L6-v2")
     plain = SentenceTransformer(identity.path, device=device)

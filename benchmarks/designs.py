@@ -59,7 +59,8 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     from rhetoric.corpus.documents import match_labels, read_labels
     from rhetoric.corpus.segment import normalize_paragraph
     from rhetoric.corpus.split import cv_folds, leakage_groups, train_test_split_grouped
-    from rhetoric.encoders.embedding import choose_backend, make_encoder, resolve_model, store_key
+    from rhetoric.encoders.embedding import choose_backend, resolve_model, store_key
+    from rhetoric.encoders.factory import make_encoder
     from rhetoric.evaluation.metrics import per_group_metrics
     from rhetoric.model.sklearn_head import fit_selected
     from rhetoric.params import TrainParams, parse_labels, read_params

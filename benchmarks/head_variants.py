@@ -27,7 +27,8 @@ from sklearn.metrics import f1_score
 from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1
 from rhetoric.corpus.split import training_part
-from rhetoric.encoders.embedding import make_encoder, resolve_model
+from rhetoric.encoders.embedding import resolve_model
+from rhetoric.encoders.factory import make_encoder
 from rhetoric.vectors import VectorStore
 
 R = ROOT

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rhetoric.encoders.embedding import Encoder, make_encoder, resolve_model
+from rhetoric.encoders.embedding import Encoder, resolve_model
+from rhetoric.encoders.factory import make_encoder
 from rhetoric.encoders.onnx_encoder import MODEL_FILE, OnnxEncoder, ensure_onnx_model
 from rhetoric.errors import ModelError
 

@@ -141,25 +141,6 @@ def choose_backend(backend: str, device: str) -> str:
     return "bf16" if cpu_supports_bf16() else "fp32"
 
 
-def make_encoder(
-    identity: EmbedderIdentity, device: str, backend: str, batch_size: int, onnx_folder: Path | None
-) -> Any:
-    """The encoder for a resolved device and backend; ONNX backends export the model into
-    `onnx_folder` (the caller's explicit cache, e.g. the vector store's `embedder/`) the
-    first time (a few seconds) and reuse it after."""
-    if backend in TORCH_BACKENDS:
-        return Encoder(identity, device=device, backend=backend, batch_size=batch_size)
-    if onnx_folder is None:
-        raise ModelError(f"embed.backend {backend!r} needs a folder to export the model to; none was given.")
-    if device == "cuda":
-        raise ModelError(
-            f"embed.backend {backend!r} runs on the CPU; use fp32 or bf16 with embed.device cuda."
-        )
-    from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model
-
-    return OnnxEncoder(ensure_onnx_model(identity, onnx_folder, backend), batch_size=batch_size)
-
-
 class WindowedEncoder:
     """What every encoder shares: texts longer than the model's window are cut into word
     windows (`windows`), every piece is encoded (`run`), and each text's pieces are

@@ -160,7 +160,8 @@ def model_encoder(
                 "with; re-export it with `dvc repro`."
             )
         return encoder
-    from rhetoric.encoders.embedding import choose_backend, choose_device, make_encoder
+    from rhetoric.encoders.embedding import choose_backend, choose_device
+    from rhetoric.encoders.factory import make_encoder
 
     identity = folder.encoder_identity(card)
     device = choose_device("auto")

@@ -10,7 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from rhetoric.encoders.choice import encoder_to_embed
-from rhetoric.encoders.embedding import choose_backend, choose_device, make_encoder, resolve_model, store_key
+from rhetoric.encoders.embedding import choose_backend, choose_device, resolve_model, store_key
+from rhetoric.encoders.factory import make_encoder
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
 from rhetoric.vectors import VectorStore, embed_missing, texts_to_embed
