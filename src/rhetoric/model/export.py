@@ -5,7 +5,7 @@ when the head is linear (the default embedding + TF-IDF logistic regression), th
 as plain arrays (`head.json`, `head.npz`). `export.json` records the sha256 of the skops
 head it was made from; `Labeler.load(..., exported=True)` uses the package only while
 that still matches, so a retrained model is never labeled through a stale package
-(`model_folder` names the files).
+(`model.folder` names the files).
 """
 
 from __future__ import annotations

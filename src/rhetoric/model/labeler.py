@@ -238,7 +238,8 @@ class Labeler:
                 f"{list(labels)}; retrain with `dvc repro` or use a matching model."
             )
         trained = self.card.embedder.name
-        if embed_model is not None and embed_model != trained:
+        # A fine-tuned encoder (inside the model folder) is pinned by its hash; params name its base.
+        if embed_model is not None and embed_model != trained and not self.card.embedder.inside_model:
             raise ModelError(
                 f"the model was trained on embedder {trained!r}, but params "
                 f"embed.model is {embed_model!r}; retrain with `dvc repro`."

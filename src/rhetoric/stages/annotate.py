@@ -1,6 +1,6 @@
 """Command `annotate`: label the paragraphs the model is least sure about, one keypress each.
 
-The thin terminal shell around `labeling_loop`: show, read a key, step, write the label."""
+The thin terminal shell around `labeling.loop`: show, read a key, step, write the label."""
 
 from __future__ import annotations
 

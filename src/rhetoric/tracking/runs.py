@@ -110,7 +110,7 @@ def log_evaluation(
     evaluation: Any, card: Any, evaluate_params: dict[str, Any], artifacts: list[Path], model_dir: Path
 ) -> str | None:
     """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
-    `model_card.ModelCard` is `card`, the card attached beside `artifacts`."""
+    `model.card.ModelCard` is `card`, the card attached beside `artifacts`."""
     from rhetoric.model.training import data_digest
 
     params = {
@@ -162,10 +162,14 @@ def _log_run(
         uniform = LabeledParagraph(labels[0], dict.fromkeys(labels, 1 / len(labels)))
         output = to_frame([uniform] * len(example), labels)
         folder = ModelFolder(model_dir)
+        artifacts = {"classifier": str(folder.head_file), "card": str(folder.card_file)}
+        encoder = folder.read_card().embedder
+        if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
+            artifacts[encoder.path] = str(folder.root / encoder.path)
         mlflow.pyfunc.log_model(
             name="model",
             python_model=str(SERVING_CODE),
-            artifacts={"classifier": str(folder.head_file), "card": str(folder.card_file)},
+            artifacts=artifacts,
             signature=infer_signature(example, output),
             input_example=example,
             registered_model_name=REGISTERED_MODEL,
