@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -27,6 +29,19 @@ def _setup_logging() -> None:
 def _deprecated(old: str, new: str) -> None:
     """The one-line note a deprecated command name prints (to stderr) before it runs."""
     typer.echo(f"note: `rhetoric {old}` is deprecated and will be removed; use `rhetoric {new}`.", err=True)
+
+
+def _deprecated_alias(old: str, new: str, command: Callable[..., None]) -> None:
+    """Register `old` as a hidden name of `command`: same options (typer reads the wrapped
+    signature), plus the one-line note before it runs."""
+
+    @functools.wraps(command)
+    def alias(*args: Any, **kwargs: Any) -> None:
+        _deprecated(old, new)
+        command(*args, **kwargs)
+
+    alias.__doc__ = f"Deprecated alias of `rhetoric {new}`."
+    app.command(old, hidden=True)(alias)
 
 
 def _guard(fn, *args, **kwargs) -> None:
@@ -123,16 +138,6 @@ def package(
     from rhetoric.stages import package as stage
 
     _guard(stage.run, model_dir, output)
-
-
-@app.command("export-model", hidden=True)
-def export_model(
-    model_dir: Annotated[Path, typer.Option(help="Trained model folder (from `train`).")] = Path("models"),
-    output: Annotated[Path, typer.Option(help="Package folder to write.")] = Path("models/export"),
-) -> None:
-    """Deprecated alias of `rhetoric package`."""
-    _deprecated("export-model", "package")
-    package(model_dir, output)
 
 
 @app.command()
@@ -262,34 +267,10 @@ def import_labels(
     _guard(exchange.import_, source, fmt, labels, params)
 
 
-# Deprecated top-level names of `tasks export` / `tasks import`: hidden, kept for one release.
-@app.command("export", hidden=True)
-def export_tasks_deprecated(
-    output: Annotated[Path, typer.Argument(help="Task file to write.")],
-    fmt: Format = "labelstudio",
-    predictions: Annotated[Path, typer.Option(help="Predictions from `predict` (pre-annotations).")] = Path(
-        "data/predictions/paragraphs.jsonl"
-    ),
-    labels: Annotated[Path, typer.Option(help="Labels file: its paragraphs are left out.")] = Path(
-        "data/labels.jsonl"
-    ),
-    params: Params = Path("params.yaml"),
-) -> None:
-    """Deprecated alias of `rhetoric tasks export`."""
-    _deprecated("export", "tasks export")
-    export_tasks(output, fmt, predictions, labels, params)
-
-
-@app.command("import", hidden=True)
-def import_labels_deprecated(
-    source: Annotated[Path, typer.Argument(help="A Label Studio JSON or doccano JSONL/CSV export.")],
-    fmt: Format = "labelstudio",
-    labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
-    params: Params = Path("params.yaml"),
-) -> None:
-    """Deprecated alias of `rhetoric tasks import`."""
-    _deprecated("import", "tasks import")
-    import_labels(source, fmt, labels, params)
+# Old names, hidden and kept for one release: each runs its new command after a note.
+_deprecated_alias("export-model", "package", package)
+_deprecated_alias("export", "tasks export", export_tasks)
+_deprecated_alias("import", "tasks import", import_labels)
 
 
 def main() -> None:
