@@ -115,6 +115,27 @@ def check(doc_id: str) -> None:
     print(f"OK {doc_id}: {len(paragraphs)} paragraphs")
 
 
+def add_record(
+    doc_id: str,
+    meta: dict[str, str],
+    rows: list[tuple[str, list[str], list[int]]],
+    paragraphs: list[str],
+    docs: list[dict],
+    labels: list[dict],
+    rules_rows: list[dict],
+) -> None:
+    """Add one document's metadata row and, if labeled, its label and rule rows."""
+    docs.append({"doc_id": doc_id, **{k: meta[k] for k in META_KEYS}})
+    if meta["labeled"] != "yes":
+        return
+    if len(rows) != len(paragraphs):
+        raise ValueError(f"{doc_id}: {len(paragraphs)} paragraphs but {len(rows)} label lines")
+    for text, (label, secondary, rules) in zip(paragraphs, rows, strict=True):
+        labels.append({"doc": doc_id, "text": text, "label": label, "secondary": secondary})
+        if rules:
+            rules_rows.append({"doc": doc_id, "text": text, "rules": rules})
+
+
 def compile_all(lenient: bool = False) -> None:
     labels, docs, rules_rows = [], [], []
     for ann in sorted((ROOT / "data" / "parts").glob("*.ann")):
@@ -131,15 +152,7 @@ def compile_all(lenient: bool = False) -> None:
                 raise
             print(f"skipped {doc_id}: {error}")
             continue
-        docs.append({"doc_id": doc_id, **{k: meta[k] for k in META_KEYS}})
-        if meta["labeled"] != "yes":
-            continue
-        if len(rows) != len(paragraphs):
-            raise ValueError(f"{doc_id}: {len(paragraphs)} paragraphs but {len(rows)} label lines")
-        for text, (label, secondary, rules) in zip(paragraphs, rows, strict=True):
-            labels.append({"doc": doc_id, "text": text, "label": label, "secondary": secondary})
-            if rules:
-                rules_rows.append({"doc": doc_id, "text": text, "rules": rules})
+        add_record(doc_id, meta, rows, paragraphs, docs, labels, rules_rows)
     data = ROOT / "data"
     with open(data / "labels.jsonl", "w", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in labels)
@@ -164,15 +177,7 @@ def append_documents(doc_ids: list[str]) -> None:
     for doc_id in doc_ids:
         meta, rows = parse_sidecar(data / "parts" / f"{doc_id}.ann")
         paragraphs = load_document(doc_id)
-        docs.append({"doc_id": doc_id, **{k: meta[k] for k in META_KEYS}})
-        if meta["labeled"] != "yes":
-            continue
-        if len(rows) != len(paragraphs):
-            raise ValueError(f"{doc_id}: {len(paragraphs)} paragraphs but {len(rows)} label lines")
-        for text, (label, secondary, rules) in zip(paragraphs, rows, strict=True):
-            labels.append({"doc": doc_id, "text": text, "label": label, "secondary": secondary})
-            if rules:
-                rules_rows.append({"doc": doc_id, "text": text, "rules": rules})
+        add_record(doc_id, meta, rows, paragraphs, docs, labels, rules_rows)
     with open(data / "labels.jsonl", "a", encoding="utf-8") as f:
         f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in labels)
     with open(data / "label_rules.jsonl", "a", encoding="utf-8") as f:
