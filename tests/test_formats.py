@@ -49,8 +49,7 @@ def html_page(paragraphs: list[str]) -> bytes:
 <header><div class="menu">Menu | Search | Change language</div></header>
 <main><article><h1>{paragraphs[0]}</h1>
 <p>{first}</p>
-<p><em>{second[:cut]}</em><br>
-   {second[cut + 1 :]}</p>{body}</article></main>
+<p><em>{second[:cut]}</em><br>{second[cut + 1 :]}</p>{body}</article></main>
 <aside><h3>Related news</h3><ul><li><a href="/a">Minister opens a fair</a></li></ul></aside>
 <footer><p>All rights reserved by the press office of the ministry, twenty twenty-six.</p>
 <a href="/privacy">Privacy policy</a></footer></body></html>""".encode()

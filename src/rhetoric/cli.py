@@ -56,9 +56,9 @@ def _guard(fn, *args, **kwargs) -> None:
 
 @app.command()
 def segment(
-    documents: Annotated[Path, typer.Option(help="Folder of <doc_id>.txt documents.")] = Path(
-        "data/documents"
-    ),
+    documents: Annotated[
+        Path, typer.Option(help="Folder of <doc_id>.txt (.html, .pdf, .docx) documents.")
+    ] = Path("data/documents"),
     output: Annotated[Path, typer.Option(help="Paragraph table to write (Parquet).")] = Path(
         "data/paragraphs.parquet"
     ),
@@ -177,7 +177,10 @@ def evaluate(
 @app.command()
 def predict(
     inputs: Annotated[
-        list[Path], typer.Argument(help=".txt documents, .jsonl rows with 'text', or folders of them.")
+        list[Path],
+        typer.Argument(
+            help="Documents (.txt, .html, .htm, .pdf, .docx), .jsonl rows with 'text', or folders of them."
+        ),
     ],
     output: Annotated[Path | None, typer.Option(help="JSONL to write (default: standard output).")] = None,
     summary: Annotated[Path | None, typer.Option(help="Per-document summary CSV to write.")] = None,

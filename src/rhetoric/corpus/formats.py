@@ -137,6 +137,8 @@ def _blocks(element) -> Iterable[str]:  # an lxml element of trafilatura's XML
     """Text of each block element; containers (lists, tables, divs) give their blocks."""
     for child in element:
         if child.tag in _HTML_BLOCKS:
+            for line_break in child.iter("lb"):  # <br>: a space, even where the page has none
+                line_break.tail = " " + (line_break.tail or "")
             yield "".join(child.itertext())
         else:
             yield from _blocks(child)
