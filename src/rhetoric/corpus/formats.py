@@ -117,9 +117,13 @@ def html_paragraphs(raw: bytes, path: Path) -> list[str]:
     import trafilatura
     from lxml import etree
 
-    xml = trafilatura.extract(
-        raw, output_format="xml", include_comments=False, include_tables=False, deduplicate=False
-    )
+    with _quiet("trafilatura"):
+        try:
+            xml = trafilatura.extract(
+                raw, output_format="xml", include_comments=False, include_tables=False, deduplicate=False
+            )
+        except Exception as error:  # a page lxml cannot parse at all
+            raise _unreadable(path, "web page", error, "save the page again, or its text as .txt.") from None
     main = etree.fromstring(xml.encode("utf-8")).find("main") if xml else None
     paragraphs = [p for p in _blocks(main) if p.strip()] if main is not None else []
     if not paragraphs:
