@@ -359,6 +359,35 @@ def test_predict_one_document_without_torch_agrees_with_the_pipeline(project: Pa
         assert max(abs(ours["scores"][k] - theirs["scores"][k]) for k in ours["scores"]) < 0.01
 
 
+def test_predict_a_word_file_from_outside_the_project(project: Path, tmp_path: Path) -> None:
+    """A .docx of a corpus document, labeled from a folder outside the project (found through
+    $RHETORIC_PROJECT) and from a subfolder of it, gives the pipeline's labels for that document."""
+    import docx
+
+    doc = sorted((project / "data/documents").glob("*.txt"))[0]
+    word = docx.Document()
+    for paragraph in doc.read_text(encoding="utf-8").split("\n\n"):
+        word.add_paragraph(paragraph)
+    word.save(tmp_path / f"{doc.stem}.docx")
+    pipeline = [
+        (row["idx"], row["text"], row["label"])
+        for row in map(json.loads, (project / "data/predictions/paragraphs.jsonl").read_text().splitlines())
+        if row["doc"] == doc.stem
+    ]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    command = ["rhetoric", "predict", str(tmp_path / f"{doc.stem}.docx")]
+    for cwd, extra in ((tmp_path, {"RHETORIC_PROJECT": str(project)}), (project / "data", {})):
+        out = subprocess.run(
+            command, cwd=cwd, env={**env, **extra}, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr
+        rows = [json.loads(line) for line in out.stdout.splitlines()]
+        assert [(r["idx"], r["text"], r["label"]) for r in rows] == pipeline and rows
+    env.pop("RHETORIC_PROJECT", None)
+    out = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and f"no dvc.yaml in {tmp_path}" in out.stderr
+
+
 def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:
     from rhetoric.model.labeler import Labeler
     from rhetoric.model.linear_head import LinearHead

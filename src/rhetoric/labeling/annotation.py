@@ -16,6 +16,10 @@ from rhetoric.errors import DataError
 from rhetoric.io import atomic_open
 from rhetoric.model.labeler import LabeledParagraph
 
+# Label Studio: the controls' names in label_studio.xml, which the tasks and imports use.
+LABEL_CONTROL, SECONDARY_CONTROL = "label", "secondary"
+LABEL_STUDIO_CONFIG = Path(__file__).with_name("label_studio.xml")
+
 
 def uncertainty(scores: dict[str, float]) -> float:
     """Margin-based uncertainty: 1 minus the gap between the two most likely labels.
@@ -80,7 +84,7 @@ def to_label_studio(rows: Iterable[dict[str, Any]], model_version: str) -> list[
                     "score": round(max(r["scores"].values()), 6) if "scores" in r else None,
                     "result": [
                         {
-                            "from_name": "label",
+                            "from_name": LABEL_CONTROL,
                             "to_name": "text",
                             "type": "choices",
                             "value": {"choices": [r["label"]]},
@@ -102,13 +106,41 @@ def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> list[di
         annotations = [a for a in task.get("annotations", []) if not a.get("was_cancelled")] if data else []
         if not annotations:
             continue
-        choices = [
-            c for res in annotations[-1].get("result", []) for c in res.get("value", {}).get("choices", [])
-        ]
+        choices = annotation_choices(annotations[-1].get("result", []))
         rows.append(
             _label_row(data.get("doc"), data.get("text"), choices, labels, f"{source}, task {number}")
         )
     return rows
+
+
+def annotation_choices(results: list[dict[str, Any]]) -> list[str]:
+    """The label, then the secondary labels, of one Label Studio annotation's results: from
+    the controls `label` and `secondary` of label_studio.xml (a secondary repeating the label
+    is dropped); results without control names give their choices in order.
+
+    >>> annotation_choices([{"from_name": "secondary", "value": {"choices": ["other", "greeting"]}},
+    ...                     {"from_name": "label", "value": {"choices": ["greeting"]}}])
+    ['greeting', 'other']
+    """
+
+    def chosen(name: str | None) -> list[str]:
+        picked = (r for r in results if name is None or r.get("from_name") == name)
+        return [c for r in picked for c in r.get("value", {}).get("choices", [])]
+
+    if not any(r.get("from_name") in (LABEL_CONTROL, SECONDARY_CONTROL) for r in results):
+        return chosen(None)
+    label = chosen(LABEL_CONTROL)
+    secondary = [c for c in chosen(SECONDARY_CONTROL) if c not in label]
+    return [*label, *secondary] if label else []
+
+
+def label_studio_choices(config: Path = LABEL_STUDIO_CONFIG) -> list[str]:
+    """The labels the Label Studio config offers for the control `label`, in order."""
+    from xml.etree import ElementTree
+
+    view = ElementTree.parse(config).getroot()
+    control = next(c for c in view.iter("Choices") if c.get("name") == LABEL_CONTROL)
+    return [choice.get("value", "") for choice in control.iter("Choice")]
 
 
 def to_doccano(rows: Iterable[dict[str, Any]], fmt: str) -> str:

@@ -1,4 +1,5 @@
-"""Labeling new input: documents (.txt) or paragraph rows (.jsonl), streamed in batches."""
+"""Labeling new input: documents (.txt, .html, .pdf, .docx) or paragraph rows (.jsonl), streamed
+in batches."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from rhetoric.corpus import formats
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, write_csv
@@ -18,26 +20,36 @@ from rhetoric.model.labeler import Labeler
 if TYPE_CHECKING:
     import pandas as pd
 
-SUPPORTED = (".txt", ".jsonl")
+ROWS_SUFFIX = ".jsonl"
+SUPPORTED = (*formats.DOCUMENT_SUFFIXES, ROWS_SUFFIX)
+
+
+def is_input(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED
 
 
 def expand_inputs(paths: Sequence[Path]) -> list[Path]:
-    """Files named directly, plus the .txt/.jsonl files inside named folders, sorted."""
+    """Files named directly, plus the documents and .jsonl files inside named folders, sorted;
+    two documents of one folder with the same doc id (`a.txt`, `a.pdf`) are refused."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in SUPPORTED)
+            files += sorted(p for p in path.iterdir() if is_input(p))
         elif not path.exists():
             raise DataError(f"{path}: no such file or folder.")
-        elif path.suffix not in SUPPORTED:
+        elif not is_input(path):
             raise DataError(
-                f"{path}: unsupported file type {path.suffix!r}; give .txt documents "
-                "or .jsonl rows with a 'text' field."
+                f"{path}: unsupported file type {path.suffix!r}; give documents "
+                f"({', '.join(formats.DOCUMENT_SUFFIXES)}) or .jsonl rows with a 'text' field."
             )
         else:
             files.append(path)
     if not files:
-        raise DataError(f"no .txt or .jsonl files in {', '.join(map(str, paths))}.")
+        raise DataError(
+            f"no documents ({', '.join(formats.DOCUMENT_SUFFIXES)}) or .jsonl files in "
+            f"{', '.join(map(str, paths))}."
+        )
+    formats.check_distinct_ids(f for f in files if formats.is_document(f))
     return files
 
 
@@ -58,7 +70,7 @@ def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
 def input_rows(files: Sequence[Path], max_bytes: int) -> Iterator[dict[str, Any]]:
     """Rows to label: a document's paragraphs (doc, idx, text) or a JSONL file's rows."""
     for path in files:
-        if path.suffix == ".jsonl":
+        if path.suffix.lower() == ROWS_SUFFIX:
             yield from jsonl_rows(path)
         else:
             check_doc_id(path.stem, str(path))

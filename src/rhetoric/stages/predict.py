@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
+from rhetoric import project
 from rhetoric.model import prediction
 from rhetoric.model.labeler import Labeler
 from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
@@ -14,11 +16,16 @@ log = logging.getLogger(__name__)
 
 def run(
     inputs: list[Path],
-    model: Path,
+    model: Path | None,
     vectors: Path | None,
     params_file: Path | None,
     outputs: prediction.Outputs,
 ) -> None:
+    """Label `inputs`; without `model`/`params_file`, those of the project this runs in."""
+    if model is None:
+        model = project.default_model(Path.cwd(), os.environ)
+    if params_file is None:
+        params_file = project.project_file(Path.cwd(), os.environ, project.PARAMS_FILE)
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
