@@ -201,6 +201,10 @@ def predict(
         Path | None,
         typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
     ] = None,
+    gold: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labels JSONL (as data/labels.jsonl) whose labels the report shows; repeatable."),
+    ] = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.model.prediction import Outputs
@@ -208,7 +212,7 @@ def predict(
 
     if params is None and Path("params.yaml").is_file():
         params = Path("params.yaml")
-    outputs = Outputs(output, summary, report, metadata, timeline)
+    outputs = Outputs(output, summary, report, metadata, timeline, tuple(gold or ()))
     _guard(stage.run, inputs, model, vectors, params, outputs)
 
 

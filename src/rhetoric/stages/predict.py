@@ -34,5 +34,11 @@ def run(
         labeled = prediction.write_labeled(
             prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
         )
+    if outputs.report is not None:
+        from rhetoric.report.evidence import add_sentence_evidence
+
+        log.info(
+            "predict: %d sentences labeled for the report", add_sentence_evidence(labeled.rows, labeler.label)
+        )
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
