@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -156,6 +157,8 @@ def test_gold_labels_read_from_label_files(tmp_path: Path) -> None:
 class CountingLabeler:
     """Labels a sentence future_commitment when it says "will", else greeting; counts texts."""
 
+    labels = LABELS
+
     def __init__(self) -> None:
         self.seen: list[str] = []
         self.calls = 0
@@ -168,9 +171,9 @@ class CountingLabeler:
         return [
             LabeledParagraph(
                 "future_commitment" if "will" in t else "greeting",
-                {"greeting": 0.3, "future_commitment": 0.7}
+                {"greeting": 0.3, "historical_claim": 0.0, "future_commitment": 0.7, "other": 0.0}
                 if "will" in t
-                else {"greeting": 0.8, "future_commitment": 0.2},
+                else {"greeting": 0.8, "historical_claim": 0.0, "future_commitment": 0.2, "other": 0.0},
             )
             for t in texts
         ]
@@ -205,6 +208,29 @@ def test_document_page_marks_the_sentences_that_carry_the_label(tmp_path: Path) 
     assert page.count('class="sent agrees"') == 1 and page.count('class="sent"') == 1
     assert 'title="future_commitment 0.70">We will build a bridge.</span>' in page
     assert "evidence: sentence 2 (0.70)" in page
+
+
+@pytest.mark.parametrize(("report", "evidence"), [(True, True), (True, False), (False, True)])
+def test_predict_labels_sentences_only_for_the_report(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, report: bool, evidence: bool
+) -> None:
+    from rhetoric.model.prediction import Outputs
+    from rhetoric.stages import predict as stage
+
+    labeler = CountingLabeler()
+    monkeypatch.setattr(stage.Labeler, "load", lambda *args, **kwargs: labeler)
+    (tmp_path / "d1.txt").write_text("Congratulations on the day. We will build a bridge.\n\nThanks.\n")
+    params = tmp_path / "params.yaml"
+    params.write_text(f"predict:\n  sentence_evidence: {str(evidence).lower()}\n")
+    outputs = Outputs(output=tmp_path / "out.jsonl", report=tmp_path / "report" if report else None)
+    stage.run([tmp_path / "d1.txt"], tmp_path / "models", None, params, outputs)
+    sentences = {"Congratulations on the day.", "We will build a bridge."}
+    assert sentences <= set(labeler.seen) if report and evidence else not sentences & set(labeler.seen)
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert [set(row) for row in written] == [{"doc", "idx", "text", "label", "scores"}] * 2  # schema kept
+    if report:
+        page = (tmp_path / "report/documents/d1.html").read_text()
+        assert ('class="sent agrees"' in page) is evidence
 
 
 def test_month_axis_has_few_readable_date_ticks() -> None:
@@ -246,14 +272,14 @@ def test_report_renders_in_headless_chromium(tmp_path: Path, page: str) -> None:
         timeout=120,
     )
     image = Image.open(shot).convert("RGB")
-    colours = set(image.getdata())
+    colours = set(image.get_flattened_data())
     assert (246, 201, 69) in colours  # the greeting legend chip (and shading) is drawn
     assert (124, 207, 133) in colours  # so is future_commitment's
     width, height = image.size
     right_edge = {image.getpixel((width - 2, y)) for y in range(0, height, 5)}
     assert right_edge == {(255, 255, 255)}  # nothing runs off the right edge
     if page == "index.html":  # the charts' bars fill the first screen, below the legend
-        below_legend = set(image.crop((0, 250, width, height)).getdata())
+        below_legend = set(image.crop((0, 250, width, height)).get_flattened_data())
         assert (246, 201, 69) in below_legend and (127, 184, 230) in below_legend
 
 

@@ -34,7 +34,7 @@ def run(
         labeled = prediction.write_labeled(
             prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
         )
-    if outputs.report is not None:
+    if outputs.report is not None and predict.sentence_evidence:
         from rhetoric.report.evidence import add_sentence_evidence
 
         log.info(
