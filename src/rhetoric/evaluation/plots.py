@@ -76,10 +76,23 @@ def save_per_class_f1_png(
     plt.close(fig)
 
 
+def month_tick_step(months: int, most: int = 12) -> int:
+    """Months between ticks: the smallest of 1, 2, 3, 4, 6, 12 (then whole years) that
+    puts at most `most` ticks on a span of `months`.
+
+    >>> [month_tick_step(n) for n in (6, 12, 24, 42, 120, 400)]
+    [1, 1, 2, 4, 12, 36]
+    """
+    for step in (1, 2, 3, 4, 6, 12):
+        if months / step <= most:
+            return step
+    return 12 * -(-months // (12 * most))
+
+
 def label_mix_figure(mix: pd.DataFrame, colours: dict[str, str]):
     """Stacked shares of each label per month (rows: period "YYYY-MM", columns: labels) on
-    a date axis: bars at their months, so gaps show, and five to twelve ticks, labeled
-    by matplotlib's concise date formatter (the year once, then months)."""
+    a date axis: bars at their months, so gaps show, and at most twelve ticks aligned to
+    the year, each labeled with month and year, rotated."""
     plt = _pyplot()
     import matplotlib.dates as mdates
 
@@ -91,11 +104,15 @@ def label_mix_figure(mix: pd.DataFrame, colours: dict[str, str]):
             months, mix[label], width=25, align="edge", bottom=bottom, label=label, color=colours.get(label)
         )
         bottom = [b + v for b, v in zip(bottom, mix[label], strict=True)]
-    locator = mdates.AutoDateLocator(minticks=5, maxticks=12)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if len(months):
+        span = (months.max().year - months.min().year) * 12 + months.max().month - months.min().month + 1
+        step = month_tick_step(span)
+        locator = (
+            mdates.MonthLocator(bymonth=range(1, 13, step)) if step <= 12 else mdates.YearLocator(step // 12)
+        )
+        ax.xaxis.set_major_locator(locator)
         ax.set_xlim(months.min() - pd.Timedelta(days=5), months.max() + pd.Timedelta(days=31))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     ax.tick_params(axis="x", rotation=30)
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of paragraphs")

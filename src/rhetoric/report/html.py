@@ -121,7 +121,7 @@ def prepare(
     rows: list[dict[str, Any]], metadata: pd.DataFrame | None, gold: Gold | None
 ) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """The labeled rows as a frame (doc, idx, confidence, gold) and the metadata keyed by doc."""
-    frame = pd.DataFrame(rows)
+    frame = pd.DataFrame(rows) if rows else pd.DataFrame(columns=["doc", "idx", "text", "label", "scores"])
     frame["doc"] = frame.get("doc", pd.Series([""] * len(frame))).fillna("").astype(str)
     if "idx" not in frame.columns:
         frame["idx"] = None
