@@ -72,6 +72,11 @@ def test_report_of_no_paragraphs_says_so(tmp_path: Path) -> None:
     assert "0 documents, 0 paragraphs" in (tmp_path / "index.html").read_text()
 
 
+def test_metadata_without_doc_ids_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match="--metadata: needs a 'doc_id' column"):
+        write_report(rows(), LABELS, tmp_path, 0.6, metadata().rename(columns={"doc_id": "id"}))
+
+
 def test_index_answers_first_and_documents_carry_titles_and_dates(tmp_path: Path) -> None:
     write_report(rows(), LABELS, tmp_path, 0.6, metadata())
     index = (tmp_path / "index.html").read_text()

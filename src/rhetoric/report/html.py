@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
+from rhetoric.errors import DataError
 from rhetoric.io import atomic_open
 
 COLOURS = {
@@ -136,6 +137,11 @@ def prepare(
     )
     meta = None
     if metadata is not None and len(metadata):
+        if "doc_id" not in metadata.columns:
+            raise DataError(
+                "--metadata: needs a 'doc_id' column naming each document "
+                f"(has {', '.join(map(str, metadata.columns))})."
+            )
         meta = merge_country_spellings(metadata.rename(columns={"doc_id": "doc"}))
         meta = meta.assign(doc=meta["doc"].astype(str)).drop_duplicates("doc")
     return frame, meta
@@ -148,7 +154,8 @@ def index_context(
     titles = document_titles(frame, meta)
     charts = []
     if meta is not None:
-        joined = frame.merge(meta, on="doc", how="left")
+        grouped_by = [c for c in METADATA_GROUPS if c in meta.columns]
+        joined = frame.merge(meta[["doc", *grouped_by]], on="doc", how="left")
         for column in METADATA_GROUPS:
             if column in joined.columns:
                 exploded = joined.assign(**{column: split_values(joined[column])}).explode(column)
