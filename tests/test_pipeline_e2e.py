@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rhetoric.corpus.segment import normalize_paragraph
+
 pytestmark = pytest.mark.slow
 N_DOCS = 20
 
@@ -99,8 +101,19 @@ def test_repro_writes_every_output(project: Path) -> None:
     summary = pd.read_csv(project / "data/predictions/documents.csv")
     assert summary["paragraphs"].sum() == len(paragraphs)
     index = (project / "reports/predictions/index.html").read_text()
-    assert "Label mix by occasion" in index
-    assert len(list((project / "reports/predictions/documents").glob("*.html"))) == N_DOCS
+    assert (
+        index.index("Label mix by source") < index.index("<h2>Documents") < index.index('id="low-confidence"')
+    )
+    low_list = index[index.index('id="low-confidence"') :]
+    assert low_list.count("<li>") == summary["low_confidence"].sum()  # every flagged paragraph, linked
+    pages = [p.read_text() for p in (project / "reports/predictions/documents").glob("*.html")]
+    assert len(pages) == N_DOCS
+    label_rows = map(json.loads, (project / "data/labels.jsonl").read_text().splitlines())
+    labeled = {(r["doc"], normalize_paragraph(r["text"])) for r in label_rows}
+    n_labeled = sum((d, t) in labeled for d, t in zip(paragraphs["doc"], paragraphs["text"], strict=True))
+    shown = sum(p.count('class="gold same"') + p.count('class="gold differs"') for p in pages)
+    assert shown == n_labeled > 0  # every labeled paragraph shows its gold label
+    assert any('class="sent agrees"' in p for p in pages)  # sentence evidence
 
 
 def test_run_is_recorded_in_mlflow(project: Path) -> None:

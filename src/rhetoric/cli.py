@@ -215,12 +215,16 @@ def predict(
         Path | None,
         typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
     ] = None,
+    gold: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labels JSONL (as data/labels.jsonl) whose labels the report shows; repeatable."),
+    ] = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.model.prediction import Outputs
     from rhetoric.stages import predict as stage
 
-    outputs = Outputs(output, summary, report, metadata, timeline)
+    outputs = Outputs(output, summary, report, metadata, timeline, tuple(gold or ()))
     _guard(stage.run, inputs, model, vectors, params, outputs)
 
 

@@ -187,6 +187,16 @@ def read_labels(path: Path, labels: Sequence[str]) -> pd.DataFrame:
     return parse_label_lines(text.splitlines(), labels, str(path))
 
 
+def gold_labels(paths: Sequence[Path], labels: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The label of every paragraph labeled in `paths`, keyed by (doc, normalized text); a
+    later file wins where two disagree (as data/dev/labels.jsonl after data/labels.jsonl)."""
+    gold: dict[tuple[str, str], str] = {}
+    for path in paths:
+        frame = read_labels(path, labels)
+        gold.update(zip(zip(frame["doc"], frame["text"], strict=True), frame["label"], strict=True))
+    return gold
+
+
 def match_labels(paragraphs: pd.DataFrame, labels: pd.DataFrame, source: str) -> pd.DataFrame:
     """Attach each label row to its document's paragraph(s) with the same normalized text.
 

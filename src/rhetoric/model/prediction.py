@@ -104,13 +104,15 @@ def label_rows(
 class Outputs:
     """Where `rhetoric predict` writes: the JSONL (standard output when None) and, each
     optional, the per-document summary CSV, the HTML report folder, the timeline CSV (PNG
-    beside it); `metadata` (data/documents.csv) feeds the report and timeline."""
+    beside it); `metadata` (data/documents.csv) feeds the report and timeline, `gold`
+    (labels files) the report's gold labels."""
 
     output: Path | None = None
     summary: Path | None = None
     report: Path | None = None
     metadata: Path | None = None
     timeline: Path | None = None
+    gold: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,7 @@ class Predictions:
     """What predict keeps of every labeled row, for its summary, report and timeline."""
 
     labels: list[str]
-    rows: list[dict[str, Any]]  # doc, label, scores, text ("" unless the report needs it)
+    rows: list[dict[str, Any]]  # doc, idx, label, scores, text ("" unless the report needs it)
 
 
 def write_labeled(
@@ -130,7 +132,15 @@ def write_labeled(
     for row in labeled:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         text = row["text"] if keep_text else ""
-        kept.append({"doc": row.get("doc", ""), "label": row["label"], "scores": row["scores"], "text": text})
+        kept.append(
+            {
+                "doc": row.get("doc", ""),
+                "idx": row.get("idx"),
+                "label": row["label"],
+                "scores": row["scores"],
+                "text": text,
+            }
+        )
     return Predictions(list(labels), kept)
 
 
@@ -150,9 +160,11 @@ def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: flo
 
         meta = pd.read_csv(outputs.metadata)
     if outputs.report is not None:
+        from rhetoric.corpus.documents import gold_labels
         from rhetoric.report.html import write_report
 
-        pages = write_report(rows, labels, outputs.report, low_confidence, meta)
+        gold = gold_labels(outputs.gold, labels)
+        pages = write_report(rows, labels, outputs.report, low_confidence, meta, gold)
         lines.append(f"report of {pages} pages -> {outputs.report / 'index.html'}")
     if outputs.timeline is not None:
         if meta is None or "date" not in meta.columns:

@@ -41,5 +41,11 @@ def run(
         labeled = prediction.write_labeled(
             prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
         )
+    if outputs.report is not None and predict.sentence_evidence:
+        from rhetoric.report.evidence import add_sentence_evidence
+
+        log.info(
+            "predict: %d sentences labeled for the report", add_sentence_evidence(labeled.rows, labeler.label)
+        )
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
