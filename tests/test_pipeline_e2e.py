@@ -82,13 +82,16 @@ def test_repro_writes_every_output(project: Path) -> None:
     assert card["embedder"]["weights_sha256"].startswith("53aa5117")
     assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    test = metrics["test"]
-    per_class_f1 = [scores["f1"] for scores in test["per_class"].values()]
-    assert test["f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
+    assert all(isinstance(value, float) for value in metrics.values())  # flat and numeric
+    per_class_f1 = [metrics[f"test.{label}.f1"] for label in card["labels"]]
+    assert metrics["test.f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
     misclassified = (project / "reports/misclassified.jsonl").read_text().splitlines()
-    assert test["accuracy"] == pytest.approx(1 - len(misclassified) / test["n"])
-    assert metrics["dev"]["n"] == 40
-    assert set(metrics["test"]["per_class"]) == set(card["labels"])
+    assert metrics["test.accuracy"] == pytest.approx(1 - len(misclassified) / metrics["test.n"])
+    assert metrics["dev.n"] == 40
+    described = json.loads((project / "reports/evaluation.json").read_text())
+    assert described["labels"] == card["labels"]
+    assert described["dev"]["file"] == "data/dev/labels.jsonl" and len(described["dev"]["sha256"]) == 64
+    assert sorted(described["test"]["documents"]) == sorted(card["split"]["test_docs"])
     assert (project / "reports/confusion.png").stat().st_size > 1000
     predictions = [
         json.loads(line) for line in (project / "data/predictions/paragraphs.jsonl").read_text().splitlines()
