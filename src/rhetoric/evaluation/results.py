@@ -60,7 +60,7 @@ class Evaluation:
     dev_file: dict[str, str] | None = None  # path and sha256 of the dev set scored as `dev`
 
     @property
-    def summary(self) -> dict[str, float]:
+    def summary(self) -> dict[str, float | int]:
         """metrics.json: the numbers worth a column in `dvc exp show`, one level of dotted
         keys (`test.f1_macro`, `test.greeting.f1`, `dev.f1_macro`, `cv.f1_macro`)."""
         summary = {f"cv.{k}": float(v) for k, v in self.cv.items()}
@@ -70,7 +70,7 @@ class Evaluation:
         return summary
 
     @property
-    def all_metrics(self) -> dict[str, float]:
+    def all_metrics(self) -> dict[str, float | int]:
         """`summary` plus per-class precision, recall and support: every number MLflow records."""
         summary = self.summary
         for split, scores in (("test", self.test), ("dev", self.dev)):
@@ -95,22 +95,24 @@ class Evaluation:
         return described
 
 
-def headline_metrics(split: str, metrics: dict[str, Any]) -> dict[str, float]:
+def headline_metrics(split: str, metrics: dict[str, Any]) -> dict[str, float | int]:
     """Accuracy, macro-F1, calibration error, count and each label's F1 as `split.key`.
 
     >>> m = {"accuracy": 0.5, "f1_macro": 0.4, "n": 2, "per_class": {"a": {"f1": 0.4, "support": 1}}}
     >>> headline_metrics("test", m)
-    {'test.accuracy': 0.5, 'test.f1_macro': 0.4, 'test.n': 2.0, 'test.a.f1': 0.4}
+    {'test.accuracy': 0.5, 'test.f1_macro': 0.4, 'test.n': 2, 'test.a.f1': 0.4}
     """
-    keys = ("accuracy", "f1_macro", "calibration_ece", "n")
-    flat = {f"{split}.{k}": float(metrics[k]) for k in keys if k in metrics}
+    flat = {
+        f"{split}.{k}": float(metrics[k]) for k in ("accuracy", "f1_macro", "calibration_ece") if k in metrics
+    }
+    flat[f"{split}.n"] = int(metrics["n"])
     return flat | {f"{split}.{label}.f1": float(m["f1"]) for label, m in metrics["per_class"].items()}
 
 
-def per_class_metrics(split: str, metrics: dict[str, Any]) -> dict[str, float]:
+def per_class_metrics(split: str, metrics: dict[str, Any]) -> dict[str, float | int]:
     """Each label's precision, recall and support as `split.label.key` (MLflow only)."""
     return {
-        f"{split}.{label}.{key}": float(m[key])
+        f"{split}.{label}.{key}": m[key]
         for label, m in metrics["per_class"].items()
         for key in ("precision", "recall", "support")
     }
