@@ -122,13 +122,36 @@ def test_second_repro_runs_nothing(project: Path) -> None:
     assert "Running stage" not in out
 
 
+def last_run(db_path: Path) -> tuple[str, dict[str, str]]:
+    """The newest run's name and tags."""
+    with sqlite3.connect(db_path) as db:
+        run_id, name = db.execute(
+            "select run_uuid, name from runs order by start_time desc limit 1"
+        ).fetchone()
+        return name, dict(db.execute("select key, value from tags where run_uuid = ?", (run_id,)).fetchall())
+
+
+def model_versions(db_path: Path) -> int:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("select count(*) from model_versions").fetchone()[0]
+
+
 def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
     before = finished_runs(project / "mlflow.db")
+    committed_version = last_run(first_repro_db(project))[1]["model_version"]
     run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
     assert finished_runs(project / "mlflow.db") == before + 1
     with sqlite3.connect(project / "mlflow.db") as db:
         values = {v for (v,) in db.execute("select value from params where key='train.hyperparameters.C'")}
     assert "2.0" in values
+    name, tags = last_run(project / "mlflow.db")
+    assert name == tags["dvc_experiment"]  # the run is named after the DVC experiment
+    versions = model_versions(project / "mlflow.db")
+    # Back to the committed params: evaluate runs again, its model is the committed one.
+    run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=[1.0]"], project)
+    assert finished_runs(project / "mlflow.db") == before + 2
+    assert model_versions(project / "mlflow.db") == versions
+    assert last_run(project / "mlflow.db")[1]["model_version"] == committed_version
 
 
 def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> None:

@@ -57,6 +57,9 @@ def experiment_id(mlflow: Any) -> str:
     existing = mlflow.get_experiment_by_name(EXPERIMENT)
     if existing is not None:
         return existing.experiment_id
+    if tracking_uri().startswith(("http://", "https://")):
+        # A tracking server keeps the artifacts where it was told (--artifacts-destination).
+        return mlflow.create_experiment(EXPERIMENT)
     artifacts = (repo_root() / "mlartifacts").as_uri()
     return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
 
