@@ -155,11 +155,14 @@ def log_evaluation(
 ) -> str | None:
     """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
     `model.card.ModelCard` is `card`; `params` is the whole params.yaml, to which the
-    embedder the model was trained with (name, weight hash) is added as `embedder.*`."""
+    embedder the model was trained with (name, weight hash, backend, store key) is added
+    as `embedder.*`."""
     from rhetoric.model.training import data_digest
 
+    # What `auto` became: the backend and store key the vectors were made with.
+    embedder = card.embedder.to_dict() | card.embed_params.to_dict()
     return log_run(
-        {**params, "labels": list(card.labels), "embedder": card.embedder.to_dict()},
+        {**params, "labels": list(card.labels), "embedder": embedder},
         evaluation.all_metrics,
         card.data_digest,
         [*artifacts, ModelFolder(model_dir).card_file],
