@@ -174,7 +174,7 @@ def embedded_now(log: str) -> int:
 
 def test_and_dev_f1(work: Path) -> tuple[float, float]:
     metrics = json.loads((work / "reports/metrics.json").read_text())
-    return metrics["test"]["f1_macro"], metrics["dev"]["f1_macro"]
+    return metrics["test.f1_macro"], metrics["dev.f1_macro"]
 
 
 def pipeline(skip_backends: bool) -> dict:

@@ -84,13 +84,16 @@ def test_repro_writes_every_output(project: Path) -> None:
     assert card["embedder"]["weights_sha256"].startswith("53aa5117")
     assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    test = metrics["test"]
-    per_class_f1 = [scores["f1"] for scores in test["per_class"].values()]
-    assert test["f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
+    assert all(type(value) in (int, float) for value in metrics.values())  # flat and numeric
+    per_class_f1 = [metrics[f"test.{label}.f1"] for label in card["labels"]]
+    assert metrics["test.f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
     misclassified = (project / "reports/misclassified.jsonl").read_text().splitlines()
-    assert test["accuracy"] == pytest.approx(1 - len(misclassified) / test["n"])
-    assert metrics["dev"]["n"] == 40
-    assert set(metrics["test"]["per_class"]) == set(card["labels"])
+    assert metrics["test.accuracy"] == pytest.approx(1 - len(misclassified) / metrics["test.n"])
+    assert metrics["dev.n"] == 40
+    described = json.loads((project / "reports/evaluation.json").read_text())
+    assert described["labels"] == card["labels"]
+    assert described["dev"]["file"] == "data/dev/labels.jsonl" and len(described["dev"]["sha256"]) == 64
+    assert sorted(described["test"]["documents"]) == sorted(card["split"]["test_docs"])
     assert (project / "reports/confusion.png").stat().st_size > 1000
     predictions = [
         json.loads(line) for line in (project / "data/predictions/paragraphs.jsonl").read_text().splitlines()
@@ -132,13 +135,36 @@ def test_second_repro_runs_nothing(project: Path) -> None:
     assert "Running stage" not in out
 
 
+def last_run(db_path: Path) -> tuple[str, dict[str, str]]:
+    """The newest run's name and tags."""
+    with sqlite3.connect(db_path) as db:
+        run_id, name = db.execute(
+            "select run_uuid, name from runs order by start_time desc limit 1"
+        ).fetchone()
+        return name, dict(db.execute("select key, value from tags where run_uuid = ?", (run_id,)).fetchall())
+
+
+def model_versions(db_path: Path) -> int:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("select count(*) from model_versions").fetchone()[0]
+
+
 def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
     before = finished_runs(project / "mlflow.db")
+    committed_version = last_run(first_repro_db(project))[1]["model_version"]
     run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
     assert finished_runs(project / "mlflow.db") == before + 1
     with sqlite3.connect(project / "mlflow.db") as db:
         values = {v for (v,) in db.execute("select value from params where key='train.hyperparameters.C'")}
     assert "2.0" in values
+    name, tags = last_run(project / "mlflow.db")
+    assert name == tags["dvc_experiment"]  # the run is named after the DVC experiment
+    versions = model_versions(project / "mlflow.db")
+    # Back to the committed params: evaluate runs again, its model is the committed one.
+    run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=[1.0]"], project)
+    assert finished_runs(project / "mlflow.db") == before + 2
+    assert model_versions(project / "mlflow.db") == versions
+    assert last_run(project / "mlflow.db")[1]["model_version"] == committed_version
 
 
 def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> None:

@@ -140,6 +140,18 @@ def package(
     _guard(stage.run, model_dir, output)
 
 
+@app.command("plots-page")
+def plots_page(
+    output: Annotated[Path, typer.Option(help="Page template to write (.dvc/config names it).")] = Path(
+        "reports/plots_page.html"
+    ),
+) -> None:
+    """Write the page template `dvc plots show` uses, with its chart libraries inline (offline)."""
+    from rhetoric.stages import plots_page as stage
+
+    _guard(stage.run, output)
+
+
 @app.command()
 def evaluate(
     labels: Annotated[

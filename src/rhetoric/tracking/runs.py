@@ -8,9 +8,12 @@ MLFLOW_TRACKING_URI overrides the store.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 
 EXPERIMENT = "rhetoric"
 REGISTERED_MODEL = "rhetoric-paragraph-classifier"
+CONTENT_TAG = "content_sha256"  # on each registered version and run: model_content_sha256
 SERVING_CODE = Path(__file__).with_name("serving.py")
 
 
@@ -53,6 +57,9 @@ def experiment_id(mlflow: Any) -> str:
     existing = mlflow.get_experiment_by_name(EXPERIMENT)
     if existing is not None:
         return existing.experiment_id
+    if tracking_uri().startswith(("http://", "https://")):
+        # A tracking server keeps the artifacts where it was told (--artifacts-destination).
+        return mlflow.create_experiment(EXPERIMENT)
     artifacts = (repo_root() / "mlartifacts").as_uri()
     return mlflow.create_experiment(EXPERIMENT, artifact_location=artifacts)
 
@@ -67,33 +74,70 @@ def git_commit(root: Path) -> str:
         return "unknown"
 
 
-def _flat_metrics(prefix: str, metrics: dict[str, Any]) -> dict[str, float]:
-    flat = flatten(metrics, f"{prefix}.")
-    return {
-        k.replace("per_class.", ""): float(v)
-        for k, v in flat.items()
-        if isinstance(v, int | float) and not isinstance(v, bool)
-    }
+def run_name(flat_params: dict[str, str], commit: str) -> str:
+    """The MLflow run's name: DVC's experiment name under `dvc exp run` (DVC sets
+    DVC_EXP_NAME), otherwise the commit and a hash of the params, so the same code and
+    params always give the same, readable name (`3f9c2e1-params-5d41402a`).
+
+    >>> run_name({"train.seed": "42"}, "3f9c2e1aa") == run_name({"train.seed": "42"}, "3f9c2e1aa")
+    True
+    """
+    if os.environ.get("DVC_EXP_NAME"):
+        return os.environ["DVC_EXP_NAME"]
+    digest = hashlib.sha256(json.dumps(flat_params, sort_keys=True).encode()).hexdigest()[:8]
+    return f"{commit[:7] if commit != 'unknown' else 'no-git'}-params-{digest}"
+
+
+def model_content_sha256(model_dir: Path) -> str:
+    """One hash of what the registered model is made of: the head's content and the card
+    (labels, training data digest, params, the encoder's weight hash, which also names a
+    fine-tuned encoder) without the encoder's local path. A retrain that gives the same
+    model gives the same hash, on any machine."""
+    from rhetoric.model.sklearn_head import head_content_sha256
+
+    folder = ModelFolder(model_dir)
+    card = json.loads(folder.card_file.read_text(encoding="utf-8"))
+    card.get("embedder", {}).pop("path", None)
+    parts = {"head": head_content_sha256(folder.head_file), "card": card}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def version_with_content(client: Any, content_sha256: str) -> str | None:
+    """The registered version whose `content_sha256` tag is `content_sha256`, if any."""
+    versions = client.search_model_versions(
+        f"name='{REGISTERED_MODEL}' and tags.{CONTENT_TAG}='{content_sha256}'"
+    )
+    return min((v.version for v in versions), key=int) if versions else None
 
 
 def log_run(
     params: dict[str, Any],
-    cv: dict[str, Any],
-    test_metrics: dict[str, Any],
+    metrics: dict[str, float],
     data_digest: str,
     artifacts: list[Path],
     model_dir: Path,
     input_example: list[str],
     test_docs_digest: str = "",
+    log_model: Callable[..., str | None] | None = None,
 ) -> str | None:
-    """Record one train+evaluate execution and register its model as `candidate`.
+    """Record one evaluate execution (`params` nested, `metrics` flat with `test.f1_macro`)
+    and register its model as `candidate`, as a new version only if no version has the
+    same content. `log_model` (default: `log_pyfunc_model`) logs and registers the model
+    into the active run and returns the new version.
 
     MLflow being unreachable must not lose the DVC outputs: the failure is logged as
     a warning and None is returned.
     """
     try:
         return _log_run(
-            params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
+            params,
+            metrics,
+            data_digest,
+            artifacts,
+            model_dir,
+            input_example,
+            test_docs_digest,
+            log_model or log_pyfunc_model,
         )
     except Exception as error:  # any store failure: keep the stage's outputs, say why
         log.warning(
@@ -107,22 +151,19 @@ def log_run(
 
 
 def log_evaluation(
-    evaluation: Any, card: Any, evaluate_params: dict[str, Any], artifacts: list[Path], model_dir: Path
+    evaluation: Any, card: Any, params: dict[str, Any], artifacts: list[Path], model_dir: Path
 ) -> str | None:
     """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
-    `model.card.ModelCard` is `card`, the card attached beside `artifacts`."""
+    `model.card.ModelCard` is `card`; `params` is the whole params.yaml, to which the
+    embedder the model was trained with (name, weight hash, backend, store key) is added
+    as `embedder.*`."""
     from rhetoric.model.training import data_digest
 
-    params = {
-        "labels": list(card.labels),
-        "embed": card.embedder.to_dict() | card.embed_params.to_dict(),
-        "train": dict(card.train_params),
-        "evaluate": evaluate_params,
-    }
+    # What `auto` became: the backend and store key the vectors were made with.
+    embedder = card.embedder.to_dict() | card.embed_params.to_dict()
     return log_run(
-        params,
-        dict(card.selection),
-        evaluation.test.metrics,
+        {**params, "labels": list(card.labels), "embedder": embedder},
+        evaluation.all_metrics,
         card.data_digest,
         [*artifacts, ModelFolder(model_dir).card_file],
         model_dir,
@@ -132,57 +173,73 @@ def log_evaluation(
 
 
 def _log_run(
-    params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
+    params, metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest, log_model
 ) -> str:
     mlflow = _mlflow()
+    root = repo_root()
+    commit = git_commit(root)
+    content = model_content_sha256(model_dir)
+    tags = {
+        "git_commit": commit,
+        "data_digest": data_digest,
+        "test_docs_digest": test_docs_digest,
+        CONTENT_TAG: content,
+    }
+    if os.environ.get("DVC_EXP_NAME"):
+        tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
+    flat = {k: str(v)[:6000] for k, v in flatten(params).items()}
+    name = run_name(flat, commit)
+    with mlflow.start_run(experiment_id=experiment_id(mlflow), run_name=name, tags=tags) as run:
+        mlflow.log_params(flat)
+        mlflow.log_metrics(metrics)
+        for path in artifacts:
+            mlflow.log_artifact(str(path), artifact_path="evaluation")
+        client = mlflow.MlflowClient()
+        version = version_with_content(client, content)
+        if version is None:
+            version = log_model(mlflow, client, run.info.run_id, params["labels"], model_dir, input_example)
+            if version is not None:
+                client.set_model_version_tag(REGISTERED_MODEL, version, CONTENT_TAG, content)
+                log.info("registry: new version %s", version)
+        else:
+            log.info("registry: the model is version %s already (same content); no new version", version)
+        if version is not None:
+            mlflow.set_tag("model_version", version)
+            client.set_registered_model_alias(REGISTERED_MODEL, "candidate", version)
+            decision = promote_if_better(client, version, metrics["test.f1_macro"], test_docs_digest)
+            mlflow.set_tag("champion_decision", decision)
+            log.info("registry: version %s is candidate; %s", version, decision)
+        return run.info.run_id
+
+
+def log_pyfunc_model(
+    mlflow: Any, client: Any, run_id: str, labels: list[str], model_dir: Path, input_example: list[str]
+) -> str | None:
+    """Log the pyfunc model into the active run and register it; the new version's number."""
     import pandas as pd
     from mlflow.models import infer_signature
 
     from rhetoric.model.labeler import LabeledParagraph, to_frame
 
-    root = repo_root()
-    tags = {"git_commit": git_commit(root), "data_digest": data_digest, "test_docs_digest": test_docs_digest}
-    if os.environ.get("DVC_EXP_NAME"):
-        tags["dvc_experiment"] = os.environ["DVC_EXP_NAME"]
-    with mlflow.start_run(experiment_id=experiment_id(mlflow), tags=tags) as run:
-        flat = {k: str(v)[:6000] for k, v in flatten(params).items()}
-        mlflow.log_params(flat)
-        mlflow.log_metrics(
-            {
-                "cv.f1_macro": cv["cv_f1_macro"],
-                "cv.f1_macro_std": cv["cv_f1_macro_std"],
-                **_flat_metrics("test", test_metrics),
-            }
-        )
-        for path in artifacts:
-            mlflow.log_artifact(str(path), artifact_path="evaluation")
-        example = pd.DataFrame({"text": input_example})
-        # The shape only (what the pyfunc returns); the values are placeholders.
-        labels = params["labels"]
-        uniform = LabeledParagraph(labels[0], dict.fromkeys(labels, 1 / len(labels)))
-        output = to_frame([uniform] * len(example), labels)
-        folder = ModelFolder(model_dir)
-        artifacts = {"classifier": str(folder.head_file), "card": str(folder.card_file)}
-        encoder = folder.read_card().embedder
-        if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
-            artifacts[encoder.path] = str(folder.root / encoder.path)
-        mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(SERVING_CODE),
-            artifacts=artifacts,
-            signature=infer_signature(example, output),
-            input_example=example,
-            registered_model_name=REGISTERED_MODEL,
-        )
-        client = mlflow.MlflowClient()
-        versions = client.search_model_versions(f"name='{REGISTERED_MODEL}' and run_id='{run.info.run_id}'")
-        if versions:
-            version = versions[0].version
-            client.set_registered_model_alias(REGISTERED_MODEL, "candidate", version)
-            decision = promote_if_better(client, version, test_metrics["f1_macro"], test_docs_digest)
-            mlflow.set_tag("champion_decision", decision)
-            log.info("registry: version %s is candidate; %s", version, decision)
-        return run.info.run_id
+    example = pd.DataFrame({"text": input_example})
+    # The shape only (what the pyfunc returns); the values are placeholders.
+    uniform = LabeledParagraph(labels[0], dict.fromkeys(labels, 1 / len(labels)))
+    output = to_frame([uniform] * len(example), labels)
+    folder = ModelFolder(model_dir)
+    artifacts = {"classifier": str(folder.head_file), "card": str(folder.card_file)}
+    encoder = folder.read_card().embedder
+    if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
+        artifacts[encoder.path] = str(folder.root / encoder.path)
+    mlflow.pyfunc.log_model(
+        name="model",
+        python_model=str(SERVING_CODE),
+        artifacts=artifacts,
+        signature=infer_signature(example, output),
+        input_example=example,
+        registered_model_name=REGISTERED_MODEL,
+    )
+    versions = client.search_model_versions(f"name='{REGISTERED_MODEL}' and run_id='{run_id}'")
+    return versions[0].version if versions else None
 
 
 def promote_if_better(client: Any, version: str, f1_macro: float, test_docs: str) -> str:
@@ -194,6 +251,8 @@ def promote_if_better(client: Any, version: str, f1_macro: float, test_docs: str
     if champion is None:
         client.set_registered_model_alias(REGISTERED_MODEL, "champion", version)
         return f"promoted to champion (no champion before), test macro-F1 {f1_macro:.4f}"
+    if str(champion.version) == str(version):
+        return f"version {version} is champion already"
     run = client.get_run(champion.run_id)
     best = run.data.metrics.get("test.f1_macro", float("-inf"))
     if run.data.tags.get("test_docs_digest") != test_docs:
