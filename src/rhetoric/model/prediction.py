@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
-from rhetoric.io import atomic_open, write_csv
+from rhetoric.io import atomic_open, read_input_text, text_lines, write_csv
 from rhetoric.model.labeler import Labeler
 
 if TYPE_CHECKING:
@@ -38,21 +38,37 @@ def expand_inputs(paths: Sequence[Path]) -> list[Path]:
             files.append(path)
     if not files:
         raise DataError(f"no .txt or .jsonl files in {', '.join(map(str, paths))}.")
+    check_distinct_documents(files)
     return files
 
 
+def check_distinct_documents(files: Sequence[Path]) -> None:
+    """Refuse two .txt inputs with the same document id (the same name in two folders):
+    their paragraphs would merge into one document in the summary and the report."""
+    seen: dict[str, Path] = {}
+    for path in files:
+        if path.suffix != ".txt":
+            continue
+        if path.stem in seen:
+            raise DataError(
+                f"{path}: has the same document id {path.stem!r} as {seen[path.stem]}; "
+                "document ids must be unique across inputs. Rename one of the files."
+            )
+        seen[path.stem] = path
+
+
 def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}, line {number}: invalid JSON ({error.msg}).") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise DataError(f"{path}, line {number}: each row needs a string field 'text'.")
-            yield row
+    for number, line in enumerate(text_lines(read_input_text(path)), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            problem = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise DataError(f"{path}, line {number}: invalid JSON ({problem}).") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise DataError(f"{path}, line {number}: each row needs a string field 'text'.")
+        yield row
 
 
 def input_rows(files: Sequence[Path], max_bytes: int) -> Iterator[dict[str, Any]]:

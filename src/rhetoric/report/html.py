@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import hashlib
+import re
+
 import pandas as pd
 from jinja2 import Environment, PackageLoader
 
@@ -22,6 +25,24 @@ COLOURS = {
     "other": "#d5d5d5",
 }
 FALLBACK = ["#e39bd6", "#f29e6d", "#a3a0f0", "#9fe0d8"]
+
+
+_PAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
+def page_name(doc: str) -> str:
+    """The file name (without .html) of a document's page: its id where that is a valid
+    document id, else a name made from its hash, so a `doc` field of a JSONL input such as
+    `../x` or `/etc/x` never names a file outside the report folder.
+
+    >>> page_name("speech-1"), page_name(""), page_name("../../etc/passwd")
+    ('speech-1', 'unnamed', 'doc-936d7c04cd83')
+    """
+    if not doc:
+        return "unnamed"
+    if _PAGE_NAME.fullmatch(doc):
+        return doc
+    return "doc-" + hashlib.sha1(doc.encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def label_colours(labels: Sequence[str]) -> dict[str, str]:
@@ -39,7 +60,7 @@ def mix_rows(frame: pd.DataFrame, key: str, labels: Sequence[str], link: bool) -
                 "key": value,
                 "n": len(group),
                 "shares": shares,
-                "href": f"documents/{value}.html" if link else None,
+                "href": f"documents/{page_name(value)}.html" if link else None,
             }
         )
     return rows
@@ -97,7 +118,7 @@ def write_report(
             {"text": r["text"], "label": r["label"], "scores": r["scores"], "low": r["confidence"] < low}
             for r in group.to_dict("records")
         ]
-        with atomic_open(folder / "documents" / f"{doc or 'unnamed'}.html") as handle:
+        with atomic_open(folder / "documents" / f"{page_name(doc)}.html") as handle:
             handle.write(
                 page.render(
                     colours=colours,
