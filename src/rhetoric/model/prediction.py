@@ -12,7 +12,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
-from rhetoric.io import atomic_open, read_input_text, text_lines, write_csv
+from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines, write_csv
 from rhetoric.model.labeler import Labeler
 
 if TYPE_CHECKING:
@@ -115,6 +115,21 @@ class Outputs:
     report: Path | None = None
     metadata: Path | None = None
     timeline: Path | None = None
+
+
+def check_outputs(outputs: Outputs, inputs: Sequence[Path]) -> None:
+    """Refuse, before any work, outputs that are devices, folders, or the command's inputs."""
+    sources = [*inputs] + ([outputs.metadata] if outputs.metadata else [])
+    for path in (outputs.output, outputs.summary, outputs.timeline):
+        if path is not None:
+            check_output_target(path, sources)
+    if outputs.timeline is not None:
+        check_output_target(outputs.timeline.with_suffix(".png"), sources)
+    if outputs.report is not None:
+        check_output_target(outputs.report, sources, folder=True)
+    named = [p for p in (outputs.output, outputs.summary, outputs.timeline) if p is not None]
+    if len({str(p.resolve()) for p in named}) < len(named):
+        raise DataError("--output, --summary and --timeline must name different files.")
 
 
 @dataclass(frozen=True)

@@ -118,8 +118,23 @@ def search_grid(params: TrainParams) -> dict[str, list[Any]]:
                 f"params.yaml: train.hyperparameters.{key} is not a parameter of "
                 f"{params.classifier}; valid: {', '.join(sorted(probe))}."
             )
+        for value in values:
+            check_hyperparameter(params, key, value)
         grid[f"classifier__{key}"] = values
     return grid
+
+
+def check_hyperparameter(params: TrainParams, key: str, value: Any) -> None:
+    """scikit-learn's own check of one value (type and range), as a one-line ParamsError
+    before any fitting: `C: -1` is refused here, not as a traceback from the search."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    probe = build_classifier(params).set_params(**{key: value})
+    try:
+        probe._validate_params()
+    except InvalidParameterError as error:
+        problem = " ".join(str(error).split())
+        raise ParamsError(f"params.yaml: train.hyperparameters.{key}: {problem}") from None
 
 
 def fit_selected(

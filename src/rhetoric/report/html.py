@@ -6,12 +6,11 @@ paragraphs whose top probability is below the low-confidence threshold are flagg
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-import hashlib
-import re
 
 import pandas as pd
 from jinja2 import Environment, PackageLoader

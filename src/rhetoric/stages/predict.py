@@ -29,7 +29,9 @@ def run(
     labeler = Labeler.load(model, exported=True, store=vectors)
     if "labels" in raw:
         labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
-    rows = prediction.input_rows(prediction.expand_inputs(inputs), int(segment.max_document_mb * 1024 * 1024))
+    files = prediction.expand_inputs(inputs)
+    prediction.check_outputs(outputs, [*files, *inputs])
+    rows = prediction.input_rows(files, int(segment.max_document_mb * 1024 * 1024))
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(
             prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
