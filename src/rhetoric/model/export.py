@@ -3,7 +3,8 @@
 The package holds the embedder as an ONNX graph (`embedder/`, run by onnxruntime) and,
 when the head is linear (the default embedding + TF-IDF logistic regression), the head
 as plain arrays (`head.json`, `head.npz`). `export.json` records the sha256 of the skops
-head it was made from; `Labeler.load(..., exported=True)` uses the package only while
+head it was made from and of every file in the package (checked as each is loaded);
+`Labeler.load(..., exported=True)` uses the package only while
 that still matches, so a retrained model is never labeled through a stale package
 (`model.folder` names the files).
 """
@@ -47,5 +48,6 @@ def export_model(model_dir: Path, output: Path) -> dict[str, Any]:
         export_folder(identity, package.embedder, manifest["embedder_backend"])
         if linear is not None:
             linear.save(work)
+        manifest["files"] = package.file_hashes()
         write_json(package.manifest_file, manifest)
     return manifest

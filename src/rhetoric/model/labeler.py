@@ -153,6 +153,12 @@ def model_encoder(
     if packaged:
         from rhetoric.encoders.onnx_encoder import OnnxEncoder
 
+        manifest = folder.current_package()
+        if manifest is None:
+            raise ModelError(
+                f"{folder.package.root}: the package changed while loading; run the command again."
+            )
+        folder.package.verify(manifest, embedder=True)
         encoder = OnnxEncoder(folder.package.embedder)
         if encoder.identity.weights_sha256 != card.embedder.weights_sha256:
             raise ModelError(
