@@ -183,6 +183,24 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
             os.fsync(handle.fileno())
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE), so no moment exists
+    when `b` is missing; False where the system cannot, and the caller renames twice."""
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
 @contextlib.contextmanager
 def atomic_folder(path: str | Path) -> Iterator[Path]:
     """Yield an empty temporary folder beside `path`; it replaces `path` only on success."""
@@ -193,13 +211,15 @@ def atomic_folder(path: str | Path) -> Iterator[Path]:
     try:
         yield work
         os.chmod(work, 0o777 & ~_current_umask())
-        if path.exists():
+        if not path.exists():
+            os.replace(work, path)
+        elif _exchange(work, path):
+            shutil.rmtree(work)  # now the previous folder
+        else:
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
             os.replace(path, old / path.name)
             os.replace(work, path)
             shutil.rmtree(old)
-        else:
-            os.replace(work, path)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
