@@ -220,11 +220,14 @@ def annotate(
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     limit: Annotated[int | None, typer.Option(help="Stop after this many labels.")] = None,
     params: Params = Path("params.yaml"),
+    paragraphs: Annotated[
+        Path, typer.Option(help="Paragraph table (when present, only its paragraphs are offered).")
+    ] = Path("data/paragraphs.parquet"),
 ) -> None:
     """Label the unlabeled paragraphs the model is least sure about first (one key each)."""
     from rhetoric.stages import annotate as stage
 
-    _guard(stage.run, predictions, labels, params, limit)
+    _guard(stage.run, predictions, labels, params, limit, paragraphs)
 
 
 tasks = typer.Typer(
@@ -260,11 +263,14 @@ def import_labels(
     fmt: Format = "labelstudio",
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     params: Params = Path("params.yaml"),
+    paragraphs: Annotated[
+        Path, typer.Option(help="Paragraph table the imported rows must match (from `segment`).")
+    ] = Path("data/paragraphs.parquet"),
 ) -> None:
     """Append the labels of a labeling tool's finished annotations to the labels file."""
     from rhetoric.stages import exchange
 
-    _guard(exchange.import_, source, fmt, labels, params)
+    _guard(exchange.import_, source, fmt, labels, params, paragraphs)
 
 
 # Old names, hidden and kept for one release: each runs its new command after a note.

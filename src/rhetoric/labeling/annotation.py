@@ -13,7 +13,7 @@ from typing import Any
 
 from rhetoric.corpus.segment import normalize_paragraph
 from rhetoric.errors import DataError
-from rhetoric.io import atomic_open
+from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines
 from rhetoric.model.labeler import LabeledParagraph
 
 
@@ -41,26 +41,86 @@ def read_labeling_queue(
 
     if not predictions.is_file():
         raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
-    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line]
-    for number, row in enumerate(rows, start=1):  # each row must be predict's LabeledParagraph
-        LabeledParagraph.from_row(row, f"{predictions}, line {number}")
+    rows = []
+    for number, line in enumerate(text_lines(read_input_text(predictions)), start=1):
+        if not line.strip():
+            continue
+        where = f"{predictions}, line {number}"
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise DataError(f"{where}: invalid JSON; re-run `rhetoric predict`.") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise DataError(f"{where}: each row needs a string field 'text'; re-run `rhetoric predict`.")
+        LabeledParagraph.from_row(row, where)  # each row must be predict's LabeledParagraph
+        rows.append(row)
     existing = read_labels(labels_file, labels) if labels_file.is_file() else None
     done = set() if existing is None else set(zip(existing["doc"], existing["text"], strict=True))
     return rows, queue_for_labeling(rows, done)
 
 
 def append_label(path: Path, row: dict[str, Any]) -> None:
-    """Append one label row and force it to disk, so Ctrl-C or a crash loses nothing."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    """Append one label row and force it to disk, so Ctrl-C or a crash loses nothing. A file
+    whose last line has no final newline (edited by hand) gets one first: the new row must
+    not be glued onto it."""
+    check_output_target(path)
+    line = json.dumps(row, ensure_ascii=False) + "\n"
+    with open(path, "ab") as handle:
+        if handle.tell() > 0:
+            with open(path, "rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                if existing.read(1) != b"\n":
+                    line = "\n" + line
+        handle.write(line.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
 
 
+def known_paragraphs(paragraphs_file: Path) -> set[tuple[str, str]]:
+    """(doc, text) of every paragraph in the paragraph table, or a DataError saying how to make it."""
+    if not paragraphs_file.is_file():
+        raise DataError(
+            f"{paragraphs_file}: no paragraph table to check label rows against; run `dvc repro` "
+            "(the segment stage) first, or name it with --paragraphs."
+        )
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(paragraphs_file, columns=["doc", "text"])
+    except Exception as error:  # pyarrow raises several kinds for a damaged or foreign file
+        raise DataError(
+            f"{paragraphs_file}: not a paragraph table ({type(error).__name__}); run `dvc repro`."
+        ) from None
+    return set(zip(frame["doc"], frame["text"], strict=True))
+
+
+def check_rows_match(rows: Sequence[dict[str, Any]], known: set[tuple[str, str]], source: str) -> None:
+    """Every label row names an existing document and the text of one of its paragraphs
+    (the promise `rhetoric tasks import` makes before it appends anything)."""
+    docs = {doc for doc, _ in known}
+    for number, row in enumerate(rows, start=1):
+        where = f"{source}, labeled row {number}"
+        if row["doc"] not in docs:
+            raise DataError(
+                f"{where}: document {row['doc']!r} does not exist (expected data/documents/"
+                f"{row['doc']}.txt); fix the row or add the document and run `dvc repro`. "
+                "Nothing was appended."
+            )
+        if (row["doc"], row["text"]) not in known:
+            raise DataError(
+                f"{where}: text matches no paragraph of {row['doc']!r} (starts {row['text'][:60]!r}); "
+                "the document was probably edited. Fix the row; nothing was appended."
+            )
+
+
 def remove_last_label(path: Path, row: dict[str, Any]) -> bool:
     """Undo: drop the last line if it is `row` (rewritten atomically); False if it is not."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if not lines or json.loads(lines[-1]) != row:
+    lines = read_input_text(path).splitlines(keepends=True)
+    try:
+        last = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return False
+    if last != row:
         return False
     with atomic_open(path) as handle:
         handle.writelines(lines[:-1])

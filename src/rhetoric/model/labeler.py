@@ -103,7 +103,12 @@ class LabeledParagraph:
         from rhetoric.errors import DataError
 
         scores = row.get("scores")
-        if not isinstance(row.get("label"), str) or not isinstance(scores, dict) or not scores:
+        if (
+            not isinstance(row.get("label"), str)
+            or not isinstance(scores, dict)
+            or not scores
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values())
+        ):
             raise DataError(
                 f"{where}: needs 'label' and 'scores' as `rhetoric predict` writes them; re-run it."
             )
