@@ -37,6 +37,10 @@ Lookup = Callable[[Sequence[str]], list]
 # Texts -> unit vectors, one row per text.
 Vectorize = Callable[[Sequence[str]], np.ndarray]
 SCORE_DIGITS = 6  # probabilities are written with this many decimals
+# Longest text labeled as one paragraph: a paragraph of a speech is a few thousand characters;
+# the TF-IDF and windowed-embedding cost grows with length, and one 4.5 MB "paragraph" held a
+# serving worker for minutes. Longer texts are refused, saying so.
+MAX_TEXT_CHARS = 100_000
 
 
 class TextEncoder(Protocol):
@@ -117,6 +121,20 @@ class LabeledParagraph:
     def to_dict(self) -> dict[str, Any]:
         """The written form: scores rounded to SCORE_DIGITS decimals."""
         return {"label": self.label, "scores": {k: round(v, SCORE_DIGITS) for k, v in self.scores.items()}}
+
+
+def check_texts(texts: Sequence[Any]) -> None:
+    """Every text is a string of at most MAX_TEXT_CHARS characters, or a DataError naming it."""
+    from rhetoric.errors import DataError
+
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str):
+            raise DataError(f"text {number} of the batch is {type(text).__name__}, not a string; give text.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise DataError(
+                f"text {number} of the batch has {len(text):,} characters, over the limit of "
+                f"{MAX_TEXT_CHARS:,} per paragraph; split it into paragraphs (blank lines) first."
+            )
 
 
 def score_columns(labels: Sequence[str]) -> list[str]:
@@ -274,6 +292,7 @@ class Labeler:
         """Probabilities of the whitespace-normalized texts, columns in `self.labels` order."""
         if not len(texts):
             return np.zeros((0, len(self.labels)))
+        check_texts(texts)
         texts = [normalize_paragraph(t) for t in texts]
         proba = self.head.predict_proba(texts, lambda batch: self.vectors_for(batch, lookup))
         return proba[:, self.order]
