@@ -158,17 +158,30 @@ def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> list[di
         raise DataError(f"{source}: expected a Label Studio JSON export (a list of tasks).")
     rows = []
     for number, task in enumerate(tasks, start=1):
+        where = f"{source}, task {number}"
         data = task.get("data", {}) if isinstance(task, dict) else {}
-        annotations = [a for a in task.get("annotations", []) if not a.get("was_cancelled")] if data else []
+        if not isinstance(data, dict):
+            raise DataError(f"{where}: 'data' must be an object with 'doc' and 'text'.")
+        annotations = _objects(task.get("annotations", []) if data else [], "annotations", where)
+        annotations = [a for a in annotations if not a.get("was_cancelled")]
         if not annotations:
             continue
-        choices = [
-            c for res in annotations[-1].get("result", []) for c in res.get("value", {}).get("choices", [])
-        ]
-        rows.append(
-            _label_row(data.get("doc"), data.get("text"), choices, labels, f"{source}, task {number}")
-        )
+        choices = []
+        for result in _objects(annotations[-1].get("result", []), "result", where):
+            value = result.get("value", {})
+            found = value.get("choices", []) if isinstance(value, dict) else None
+            if not isinstance(found, list):
+                raise DataError(f"{where}: 'value.choices' must be a list of labels.")
+            choices += found
+        rows.append(_label_row(data.get("doc"), data.get("text"), choices, labels, where))
     return rows
+
+
+def _objects(value: Any, name: str, where: str) -> list[dict[str, Any]]:
+    """`value` as a list of JSON objects, or a DataError naming the field."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise DataError(f"{where}: '{name}' must be a list of objects, as Label Studio exports it.")
+    return value
 
 
 def to_doccano(rows: Iterable[dict[str, Any]], fmt: str) -> str:
@@ -202,28 +215,39 @@ def from_doccano(text: str, fmt: str, labels: Sequence[str], source: str) -> lis
     """Label rows from a doccano export (JSONL with `label` list, or CSV with `label`)."""
     rows = []
     if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text_lines(text), start=1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
                 raise DataError(f"{source}, line {number}: invalid JSON ({error.msg}).") from None
+            except RecursionError:
+                raise DataError(f"{source}, line {number}: invalid JSON (nested too deeply).") from None
+            if not isinstance(item, dict):
+                raise DataError(f"{source}, line {number}: expected a JSON object with 'text' and 'label'.")
             choices = item.get("label", [])
             choices = [choices] if isinstance(choices, str) else choices
             rows.append(
                 _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
             )
     else:
-        for number, item in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            choices = [item["label"]] if item.get("label") else []
-            rows.append(
-                _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
-            )
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            for number, item in enumerate(reader, start=2):
+                label = item.get("label")
+                choices = [label] if isinstance(label, str) and label else []
+                rows.append(
+                    _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
+                )
+        except csv.Error as error:
+            raise DataError(f"{source}, line {reader.line_num}: not valid CSV ({error}).") from None
     return [r for r in rows if r is not None]
 
 
-def _label_row(doc: Any, text: Any, choices: list[str], labels: Sequence[str], where: str) -> dict | None:
+def _label_row(doc: Any, text: Any, choices: Any, labels: Sequence[str], where: str) -> dict | None:
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise DataError(f"{where}: the label must be a name or a list of names, got {choices!r:.60}.")
     if not choices:
         return None
     if not doc or not isinstance(text, str):
@@ -259,6 +283,8 @@ def parse_tasks(text: str, fmt: str, labels: Sequence[str], source: str) -> list
         tasks = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(f"{source}: invalid JSON ({error.msg} at line {error.lineno}).") from None
+    except RecursionError:
+        raise DataError(f"{source}: invalid JSON (nested too deeply).") from None
     return from_label_studio(tasks, labels, source)
 
 

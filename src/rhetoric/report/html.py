@@ -75,9 +75,11 @@ def write_report(
     """Write folder/index.html and folder/documents/<doc>.html; return the number of pages."""
     env = Environment(loader=PackageLoader("rhetoric.report", "templates"), autoescape=True)
     colours = label_colours(labels)
-    frame = pd.DataFrame(rows)
-    frame["doc"] = frame.get("doc", pd.Series([""] * len(frame))).fillna("").astype(str)
-    frame["confidence"] = frame["scores"].map(lambda s: max(s.values()))
+    frame = pd.DataFrame(rows, columns=sorted({"doc", "label", "scores", "text"}.union(*map(set, rows))))
+    frame["doc"] = frame["doc"].fillna("").astype(str)
+    frame["confidence"] = (
+        frame["scores"].map(lambda s: max(s.values())).astype(float)
+    )  # empty: a report of none
     groups = [{"name": "document", "rows": mix_rows(frame, "doc", labels, link=True)}]
     meta_by_doc: dict[str, str] = {}
     if metadata is not None and len(metadata):
