@@ -147,8 +147,15 @@ def test_a_fifo_or_folder_named_txt_is_refused_without_blocking(project: Path, k
     target = project / "data/documents/odd.txt"
     os.mkfifo(target) if kind == "fifo" else target.mkdir()
     expected = "FIFO" if kind == "fifo" else "is a folder"
-    code, output = invoke("segment")  # with a blocking open this would hang forever
-    one_line_error(code, output, "odd.txt", expected, "regular file")
+    # In a child process with a timeout: a blocking open of a FIFO would hang forever.
+    done = subprocess.run(
+        [sys.executable, "-m", "rhetoric", "segment"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    one_line_error(done.returncode, done.stderr, "odd.txt", expected, "regular file")
     code, output = invoke("predict", "data/documents")
     one_line_error(code, output, "odd.txt", expected)
 
@@ -238,6 +245,26 @@ def test_outputs_onto_a_fifo_a_folder_or_an_input_are_refused(project: Path) -> 
         code, output = invoke("predict", "a.txt", option, "a.txt")
         one_line_error(code, output, "a.txt", "also an input")
         assert (project / "a.txt").read_text() == "Warm greetings."
+
+
+def test_an_over_long_paragraph_is_refused_naming_file_and_paragraph(project: Path) -> None:
+    from rhetoric.model.labeler import MAX_TEXT_CHARS
+
+    (project / "params.yaml").write_text(
+        yaml.safe_dump({"labels": LABELS, "segment": {"max_document_mb": 1}})
+    )
+    (project / "long.txt").write_text("Short one.\n\n" + "word " * (MAX_TEXT_CHARS // 5 + 10))
+    code, output = invoke("predict", "long.txt")
+    one_line_error(code, output, "long.txt, paragraph 2", "over the limit", "split it")
+
+
+def test_a_metadata_file_that_is_a_symlink_is_not_read(project: Path, tmp_path_factory) -> None:
+    secret = tmp_path_factory.mktemp("outside") / "meta.csv"
+    secret.write_text("doc_id,source\na,secret-source\n")
+    (project / "documents.csv").symlink_to(secret)
+    (project / "a.txt").write_text("Warm greetings.")
+    code, output = invoke("predict", "a.txt", "--report", "report", "--metadata", "documents.csv")
+    one_line_error(code, output, "documents.csv", "symbolic link")
 
 
 def test_an_empty_input_with_a_report_writes_an_empty_report(project: Path) -> None:

@@ -13,7 +13,7 @@ from typing import IO, TYPE_CHECKING, Any
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines, write_csv
-from rhetoric.model.labeler import Labeler
+from rhetoric.model.labeler import MAX_TEXT_CHARS, Labeler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,14 +72,26 @@ def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
 
 
 def input_rows(files: Sequence[Path], max_bytes: int) -> Iterator[dict[str, Any]]:
-    """Rows to label: a document's paragraphs (doc, idx, text) or a JSONL file's rows."""
+    """Rows to label: a document's paragraphs (doc, idx, text) or a JSONL file's rows; a text
+    longer than `MAX_TEXT_CHARS` is a DataError naming its file and paragraph or line."""
     for path in files:
         if path.suffix == ".jsonl":
-            yield from jsonl_rows(path)
+            for number, row in enumerate(jsonl_rows(path), start=1):
+                check_length(row["text"], f"{path}, row {number}")
+                yield row
         else:
             check_doc_id(path.stem, str(path))
             for row in paragraph_rows(path.stem, read_document(path, max_bytes)):
+                check_length(row["text"], f"{path}, paragraph {row['idx'] + 1}")
                 yield {"doc": row["doc"], "idx": row["idx"], "text": row["text"]}
+
+
+def check_length(text: str, where: str) -> None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise DataError(
+            f"{where}: {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,} per paragraph; "
+            "split it into paragraphs (blank lines between them)."
+        )
 
 
 def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -164,10 +176,16 @@ def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: flo
     if outputs.summary is not None:
         write_csv(outputs.summary, document_summary(rows, labels, low_confidence))
     meta = None
-    if outputs.metadata is not None and outputs.metadata.is_file():
+    if outputs.metadata is not None and outputs.metadata.exists():
+        import io
+
         import pandas as pd
 
-        meta = pd.read_csv(outputs.metadata)
+        try:
+            meta = pd.read_csv(io.StringIO(read_input_text(outputs.metadata)))
+        except (ValueError, pd.errors.ParserError) as error:
+            problem = " ".join(str(error).split())[:200]
+            raise DataError(f"{outputs.metadata}: not a readable CSV ({problem}).") from None
     if outputs.report is not None:
         from rhetoric.report.html import write_report
 
