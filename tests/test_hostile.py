@@ -331,35 +331,51 @@ def test_model_outputs_persist_across_a_stage_run(root: Path) -> None:
 
 
 KILLED_SAVE = """
-import json, sys, time
+import json, os, sys, time
 from pathlib import Path
 from rhetoric.model.folder import ModelFolder
-from rhetoric.model.card import ModelCard
 
 folder = ModelFolder(Path(sys.argv[1]))
 card = folder.read_card()
-real_dump = json.dump
-def slow_dump(*args, **kwargs):
-    print("half", flush=True)  # the new head is written, the card not yet
+moment = sys.argv[2]
+real_dump, real_replace = json.dump, os.replace
+
+def pause():
+    print("paused", flush=True)
     time.sleep(60)
-json.dump = slow_dump
+
+def slow_dump(*args, **kwargs):  # the card is being written, the head not yet
+    pause()
+
+def slow_replace(src, dst):  # the new head is in place, the card not yet
+    if str(dst).endswith("card.json"):
+        pause()
+    real_replace(src, dst)
+
+if moment == "writing":
+    json.dump = slow_dump
+else:
+    os.replace = slow_replace
 folder.save(b"new head bytes", card)
 """
 
 
-def test_a_kill_while_saving_leaves_the_previous_model_usable(project: Path) -> None:
+@pytest.mark.parametrize("moment", ["writing", "between-renames"])
+def test_a_kill_while_saving_leaves_the_previous_model_usable(project: Path, moment: str) -> None:
     models = project / "models"
-    before = {name: (models / name).read_bytes() for name in ("card.json", HEAD_FILE)}
+    (project / "a.txt").write_text("Warm greetings to our friends.")
+    code, before = invoke("predict", "a.txt")
+    assert code == 0, before
     proc = subprocess.Popen(
-        [sys.executable, "-c", KILLED_SAVE, str(models)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", KILLED_SAVE, str(models), moment], stdout=subprocess.PIPE, text=True
     )
-    assert proc.stdout.readline().strip() == "half"
+    assert proc.stdout.readline().strip() == "paused"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert {name: (models / name).read_bytes() for name in before} == before
-    (project / "a.txt").write_text("Warm greetings to our friends.")
-    code, output = invoke("predict", "a.txt")
-    assert code == 0, output
+    if moment == "between-renames":
+        assert (models / HEAD_FILE).read_bytes() == b"new head bytes"  # the window is real
+    code, after = invoke("predict", "a.txt")
+    assert code == 0 and after == before, after
 
 
 def test_a_head_that_is_not_the_cards_is_refused(project: Path) -> None:
@@ -386,6 +402,7 @@ def test_a_retrained_identical_model_keeps_its_package_current(project: Path) ->
     assert folder.current_package() is not None
     folder.save(head_bytes(fitted_head()), tiny_card())  # "retrain" on the same data
     assert folder.current_package() is not None
+    assert sorted(p.name for p in folder.root.iterdir()) == ["card.json", HEAD_FILE, "export"]
 
 
 def test_two_folders_with_same_named_documents_are_refused(project: Path) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,9 +112,18 @@ class ModelFolder:
         and no other folder is given: inside the model's own (loaded, local) copy."""
         return self.root / ONNX_CACHE_DIR
 
+    @property
+    def previous_head_file(self) -> Path:
+        """The head before the last `save`, kept (hard-linked) only while a save is under way."""
+        return self.root / f".{HEAD_FILE}.previous"
+
     def read_card(self) -> ModelCard:
         """The validated card of this folder's head; a one-line ModelError when it is missing,
         damaged, or does not belong to the head beside it."""
+        return self.card_and_head()[0]
+
+    def card_and_head(self) -> tuple[ModelCard, Path, str]:
+        """The card, the head file it describes and that file's sha256 (checked)."""
         path = self.card_file
         if not path.is_file():
             raise ModelError(f"{path}: no trained model in {self.root}; run `dvc repro` to train one.")
@@ -128,11 +138,13 @@ class ModelFolder:
                 f"{path}: unreadable model card (nested too deeply); retrain with `dvc repro`."
             ) from None
         card = ModelCard.from_dict(data, str(path))
-        self.verify_head(data.get("files"))
-        return card
+        head, sha = self.verified_head(data.get("files"))
+        return card, head, sha
 
-    def verify_head(self, files: Any) -> None:
-        """The head file's sha256 is the one its card names."""
+    def verified_head(self, files: Any) -> tuple[Path, str]:
+        """The head file whose sha256 is the one the card names: the head, or the previous
+        head while a `save` was cut between its two renames (the card is then still the old
+        one, and so is the model in use)."""
         expected = files.get(HEAD_FILE) if isinstance(files, dict) else None
         if not isinstance(expected, str):
             raise ModelError(
@@ -141,25 +153,43 @@ class ModelFolder:
             )
         if not self.head_file.is_file():
             raise ModelError(f"{self.head_file}: no trained classifier; run `dvc repro` to train one.")
-        if file_sha256(self.head_file) != expected:
-            raise ModelError(
-                f"{self.head_file}: is not the classifier {self.card_file.name} describes (its sha256 "
-                "differs): the two come from different trainings or were changed. Retrain with `dvc repro`."
-            )
+        for candidate in (self.head_file, self.previous_head_file):
+            if candidate.is_file() and file_sha256(candidate) == expected:
+                return candidate, expected
+        raise ModelError(
+            f"{self.head_file}: is not the classifier {self.card_file.name} describes (its sha256 "
+            "differs): the two come from different trainings or were changed. Retrain with `dvc repro`."
+        )
 
     def save(self, head: bytes, card: ModelCard) -> None:
-        """Write the head's bytes and its card (naming their sha256). Both are written in full
-        to temporary files first, then renamed into place one right after the other; a head
-        and card that do not belong together are refused when read (`verify_head`)."""
+        """Write the head's bytes and its card (naming their sha256) so that a kill at any
+        moment leaves a model that loads: both are written in full to temporary files; the
+        current head is hard-linked aside; the head is renamed into place, then the card; the
+        link is removed. Cut between the renames, the old card still finds its head aside."""
         self.root.mkdir(parents=True, exist_ok=True)
         data = {**card.to_dict(), "files": {HEAD_FILE: hashlib.sha256(head).hexdigest()}}
-        with atomic_path(self.head_file) as head_tmp, atomic_open(self.card_file) as card_handle:
-            with open(head_tmp, "wb") as handle:
-                handle.write(head)
-                handle.flush()
-                os.fsync(handle.fileno())
+        with atomic_open(self.card_file) as card_handle:
             json.dump(data, card_handle, indent=2, ensure_ascii=False, sort_keys=True)
             card_handle.write("\n")
+            with atomic_path(self.head_file) as head_tmp:
+                with open(head_tmp, "wb") as handle:
+                    handle.write(head)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                self._keep_previous_head()
+            # here the new head is in place; the card is renamed when this block closes
+        self.previous_head_file.unlink(missing_ok=True)
+
+    def _keep_previous_head(self) -> None:
+        if not self.head_file.is_file():
+            return
+        link = self.root / f".{HEAD_FILE}.previous.tmp"
+        link.unlink(missing_ok=True)
+        try:
+            os.link(self.head_file, link)
+        except OSError:  # a file system without hard links
+            shutil.copyfile(self.head_file, link)
+        os.replace(link, self.previous_head_file)
 
     def write_card(self, card: ModelCard) -> None:
         """Write the card of the head already in this folder."""
@@ -181,7 +211,7 @@ class ModelFolder:
                 f"{manifest_file}: unreadable package manifest; re-export with `dvc repro` "
                 "(or `rhetoric package`)."
             )
-        if manifest.get("head_sha256") != file_sha256(self.head_file):
+        if manifest.get("head_sha256") != self.card_and_head()[2]:
             return None
         self.package.verify(manifest, embedder=False)
         return manifest

@@ -236,7 +236,7 @@ class Labeler:
         Nothing is cached anywhere else: without either, such a model is refused.
         """
         folder = ModelFolder(Path(model_dir))
-        card = folder.read_card()
+        card, head_file, _ = folder.card_and_head()
         lookup = None
         if store is not None:
             from rhetoric.vectors import VectorStore
@@ -257,7 +257,7 @@ class Labeler:
             return cls(encoder, LinearHead.load(folder.package.root), card, lookup)
         from rhetoric.model.sklearn_head import load_head
 
-        return cls(encoder, PipelineHead(load_head(folder.head_file), card.uses_sentences), card, lookup)
+        return cls(encoder, PipelineHead(load_head(head_file), card.uses_sentences), card, lookup)
 
     def check_compatible(self, labels: Sequence[str], embed_model: str | None = None) -> None:
         """Refuse to mix a model with params it was not trained for."""

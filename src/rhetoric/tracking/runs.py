@@ -196,8 +196,11 @@ def _log_run(
         uniform = LabeledParagraph(labels[0], dict.fromkeys(labels, 1 / len(labels)))
         output = to_frame([uniform] * len(example), labels)
         folder = ModelFolder(model_dir)
+        card, head_file, _ = folder.card_and_head()
+        if head_file != folder.head_file:
+            raise RhetoricError(f"{model_dir}: the last `train` was interrupted; run `dvc repro` first.")
         artifacts = {"classifier": str(folder.head_file), "card": str(folder.card_file)}
-        encoder = folder.read_card().embedder
+        encoder = card.embedder
         if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
             artifacts[encoder.path] = str(folder.root / encoder.path)
         mlflow.pyfunc.log_model(
