@@ -107,6 +107,8 @@ def cpu_supports_bf16() -> bool:
 
 def choose_device(device: str) -> str:
     """`auto` as cuda or cpu; `cuda` refused with one line where no CUDA GPU is usable."""
+    if device not in ("auto", "cuda"):
+        return device
     import torch
 
     if device == "auto":
