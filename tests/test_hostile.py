@@ -247,6 +247,25 @@ def test_outputs_onto_a_fifo_a_folder_or_an_input_are_refused(project: Path) -> 
         assert (project / "a.txt").read_text() == "Warm greetings."
 
 
+def test_outputs_onto_params_model_or_a_labeling_input_are_refused(project: Path) -> None:
+    (project / "a.txt").write_text("Warm greetings.")
+    before = (project / "params.yaml").read_text()
+    for target in ("params.yaml", "models/card.json"):
+        code, output = invoke("predict", "a.txt", "--params", "params.yaml", "--output", target)
+        one_line_error(code, output, target, "also an input")
+    assert (project / "params.yaml").read_text() == before
+    (project / "predictions.jsonl").write_text("")
+    code, output = invoke("tasks", "export", "predictions.jsonl", "--predictions", "predictions.jsonl")
+    one_line_error(code, output, "predictions.jsonl", "also an input")
+
+
+def test_a_bad_embed_section_in_predict_params_is_one_line(project: Path) -> None:
+    (project / "params.yaml").write_text(yaml.safe_dump({"labels": LABELS, "embed": [1, 2]}))
+    (project / "a.txt").write_text("Warm greetings.")
+    code, output = invoke("predict", "a.txt")
+    one_line_error(code, output, "embed must be a mapping")
+
+
 def test_an_over_long_paragraph_is_refused_naming_file_and_paragraph(project: Path) -> None:
     from rhetoric.model.labeler import MAX_TEXT_CHARS
 

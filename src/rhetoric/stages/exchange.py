@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from rhetoric.io import atomic_open, read_input_text, text_lines
+from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines
 from rhetoric.labeling import annotation as a
 from rhetoric.params import parse_labels, read_params
 
@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 def export(output: Path, fmt: str, predictions: Path, labels_file: Path, params_file: Path) -> None:
     a.check_format(fmt)
     labels = parse_labels(read_params(params_file).get("labels"))
+    check_output_target(output, [predictions, labels_file, params_file])
     _rows, queue = a.read_labeling_queue(predictions, labels_file, labels)
     with atomic_open(output) as handle:
         handle.write(a.render_tasks(queue, fmt))
