@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -43,18 +44,26 @@ def expand_inputs(paths: Sequence[Path]) -> list[Path]:
 
 
 def check_distinct_documents(files: Sequence[Path]) -> None:
-    """Refuse two .txt inputs with the same document id (the same name in two folders):
-    their paragraphs would merge into one document in the summary and the report."""
+    """Refuse two different .txt inputs with the same document id (the same name in two
+    folders): their paragraphs would merge into one document in the summary and the report.
+    The same file named twice is labeled twice, as asked."""
     seen: dict[str, Path] = {}
     for path in files:
         if path.suffix != ".txt":
             continue
-        if path.stem in seen:
+        if path.stem in seen and not _same_file(path, seen[path.stem]):
             raise DataError(
                 f"{path}: has the same document id {path.stem!r} as {seen[path.stem]}; "
                 "document ids must be unique across inputs. Rename one of the files."
             )
         seen[path.stem] = path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
