@@ -247,6 +247,16 @@ def test_outputs_onto_a_fifo_a_folder_or_an_input_are_refused(project: Path) -> 
         assert (project / "a.txt").read_text() == "Warm greetings."
 
 
+def test_a_device_as_output_is_refused_before_anything_is_written() -> None:
+    from rhetoric.io import atomic_open, check_output_target
+
+    with pytest.raises(DataError, match="character device"):
+        check_output_target("/dev/null")
+    with pytest.raises(DataError, match="character device"), atomic_open("/dev/null") as handle:
+        handle.write("never")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
 def test_outputs_onto_params_model_or_a_labeling_input_are_refused(project: Path) -> None:
     (project / "a.txt").write_text("Warm greetings.")
     before = (project / "params.yaml").read_text()
