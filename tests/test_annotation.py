@@ -103,6 +103,16 @@ class Terminal:
         self.wait_for(then_wait_for)
 
 
+def test_annotate_quit_at_once_says_nothing_was_labeled(workspace: Path) -> None:
+    before = (workspace / "labels.jsonl").read_bytes()
+    args = [sys.executable, "-m", "rhetoric", "annotate", "--predictions", "predictions.jsonl"]
+    term = Terminal([*args, "--labels", "labels.jsonl"], workspace)
+    term.wait_for("[q] quit")
+    term.press("q", "Nothing labeled; labels.jsonl is unchanged.")
+    assert term.proc.wait(timeout=30) == 0 and "dvc repro" not in term.screen
+    assert (workspace / "labels.jsonl").read_bytes() == before
+
+
 def test_annotate_in_a_terminal(workspace: Path) -> None:
     term = Terminal(
         [

@@ -31,6 +31,8 @@ def invoke(*args: str) -> tuple[int, str]:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RHETORIC_PROJECT", raising=False)
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # what makes it the project
     (tmp_path / "data/documents").mkdir(parents=True)
     params = {
         "labels": LABELS,
@@ -200,7 +202,8 @@ def test_predict_without_model_says_run_dvc_repro(project: Path) -> None:
     ("filename", "content", "message"),
     [
         (None, None, "no such file or folder"),
-        ("doc.pdf", "%PDF", "unsupported file type '.pdf'"),
+        ("doc.rtf", "{\\rtf1 x}", "unsupported file type '.rtf'"),
+        ("doc.pdf", "%PDF", "doc.pdf: not a readable PDF"),
         (
             "rows.jsonl",
             '{"id": 1, "body": "x"}\n',

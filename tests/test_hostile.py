@@ -92,6 +92,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A project folder with params, a documents folder and a tiny trained model whose
     encoder is `HashedWords` (no real embedder is loaded)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RHETORIC_PROJECT", raising=False)
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # marks the project root
     (tmp_path / "data/documents").mkdir(parents=True)
     params = {"labels": LABELS, "segment": {"max_document_mb": 0.01}}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -166,7 +168,7 @@ def test_devices_are_refused_and_reads_are_bounded_without_trusting_stat(tmp_pat
     # /proc files are regular with st_size 0 but hold more: the read itself stops at the limit.
     status = Path("/proc/self/status")
     assert status.stat().st_size == 0
-    with pytest.raises(DataError, match="over the limit of 10 bytes"):
+    with pytest.raises(DataError, match="more than 10 bytes, over the limit"):
         read_input_bytes(status, 10)
     exact = tmp_path / "exact.txt"
     exact.write_bytes(b"x" * 10)

@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rhetoric.corpus.segment import normalize_paragraph
+
 pytestmark = pytest.mark.slow
 N_DOCS = 20
 
@@ -99,8 +101,19 @@ def test_repro_writes_every_output(project: Path) -> None:
     summary = pd.read_csv(project / "data/predictions/documents.csv")
     assert summary["paragraphs"].sum() == len(paragraphs)
     index = (project / "reports/predictions/index.html").read_text()
-    assert "Label mix by occasion" in index
-    assert len(list((project / "reports/predictions/documents").glob("*.html"))) == N_DOCS
+    assert (
+        index.index("Label mix by source") < index.index("<h2>Documents") < index.index('id="low-confidence"')
+    )
+    low_list = index[index.index('id="low-confidence"') :]
+    assert low_list.count("<li>") == summary["low_confidence"].sum()  # every flagged paragraph, linked
+    pages = [p.read_text() for p in (project / "reports/predictions/documents").glob("*.html")]
+    assert len(pages) == N_DOCS
+    label_rows = map(json.loads, (project / "data/labels.jsonl").read_text().splitlines())
+    labeled = {(r["doc"], normalize_paragraph(r["text"])) for r in label_rows}
+    n_labeled = sum((d, t) in labeled for d, t in zip(paragraphs["doc"], paragraphs["text"], strict=True))
+    shown = sum(p.count('class="gold same"') + p.count('class="gold differs"') for p in pages)
+    assert shown == n_labeled > 0  # every labeled paragraph shows its gold label
+    assert any('class="sent agrees"' in p for p in pages)  # sentence evidence
 
 
 def test_run_is_recorded_in_mlflow(project: Path) -> None:
@@ -357,6 +370,35 @@ def test_predict_one_document_without_torch_agrees_with_the_pipeline(project: Pa
     for ours, theirs in zip(fresh, pipeline, strict=True):
         assert ours["label"] == theirs["label"]
         assert max(abs(ours["scores"][k] - theirs["scores"][k]) for k in ours["scores"]) < 0.01
+
+
+def test_predict_a_word_file_from_outside_the_project(project: Path, tmp_path: Path) -> None:
+    """A .docx of a corpus document, labeled from a folder outside the project (found through
+    $RHETORIC_PROJECT) and from a subfolder of it, gives the pipeline's labels for that document."""
+    import docx
+
+    doc = sorted((project / "data/documents").glob("*.txt"))[0]
+    word = docx.Document()
+    for paragraph in doc.read_text(encoding="utf-8").split("\n\n"):
+        word.add_paragraph(paragraph)
+    word.save(tmp_path / f"{doc.stem}.docx")
+    pipeline = [
+        (row["idx"], row["text"], row["label"])
+        for row in map(json.loads, (project / "data/predictions/paragraphs.jsonl").read_text().splitlines())
+        if row["doc"] == doc.stem
+    ]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    command = ["rhetoric", "predict", str(tmp_path / f"{doc.stem}.docx")]
+    for cwd, extra in ((tmp_path, {"RHETORIC_PROJECT": str(project)}), (project / "data", {})):
+        out = subprocess.run(
+            command, cwd=cwd, env={**env, **extra}, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr
+        rows = [json.loads(line) for line in out.stdout.splitlines()]
+        assert [(r["idx"], r["text"], r["label"]) for r in rows] == pipeline and rows
+    env.pop("RHETORIC_PROJECT", None)
+    out = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and f"no dvc.yaml in {tmp_path}" in out.stderr
 
 
 def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:

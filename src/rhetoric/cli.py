@@ -84,9 +84,9 @@ def _guard(fn, *args, **kwargs) -> None:
 
 @app.command()
 def segment(
-    documents: Annotated[Path, typer.Option(help="Folder of <doc_id>.txt documents.")] = Path(
-        "data/documents"
-    ),
+    documents: Annotated[
+        Path, typer.Option(help="Folder of <doc_id>.txt (.html, .pdf, .docx) documents.")
+    ] = Path("data/documents"),
     output: Annotated[Path, typer.Option(help="Paragraph table to write (Parquet).")] = Path(
         "data/paragraphs.parquet"
     ),
@@ -181,21 +181,27 @@ def evaluate(
             "omitted, score every row of --labels."
         ),
     ] = None,
-    store: Annotated[Path, typer.Option(help="Vector store folder.")] = Path("data/vectors"),
-    model_dir: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
+    store: Annotated[
+        Path | None, typer.Option(help="Vector store folder (default: data/vectors of the project).")
+    ] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(help="Trained model folder (default: models/ of the project, as for predict)."),
+    ] = None,
     reports: Annotated[Path, typer.Option(help="Where the stage writes metrics and plots.")] = Path(
         "reports"
     ),
     dev: Annotated[
         Path | None, typer.Option(help="Stage only: a held-out labeled set scored as `dev` in metrics.json.")
     ] = None,
-    params: Params = Path("params.yaml"),
+    params: Annotated[Path | None, typer.Option(help="params.yaml to read (default: the project's).")] = None,
 ) -> None:
     """Score the trained model: on the test split (stage), or on any labeled JSONL."""
     if paragraphs is not None:
         from rhetoric.stages import evaluate as stage
 
-        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params, dev)
+        store, model_dir = store or Path("data/vectors"), model_dir or Path("models")
+        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params or Path("params.yaml"), dev)
     else:
         from rhetoric.stages import score_gold
 
@@ -205,19 +211,27 @@ def evaluate(
 @app.command()
 def predict(
     inputs: Annotated[
-        list[Path], typer.Argument(help=".txt documents, .jsonl rows with 'text', or folders of them.")
+        list[Path],
+        typer.Argument(
+            help="Documents (.txt, .html, .htm, .pdf, .docx), .jsonl rows with 'text', or folders of them."
+        ),
     ],
     output: Annotated[Path | None, typer.Option(help="JSONL to write (default: standard output).")] = None,
     summary: Annotated[Path | None, typer.Option(help="Per-document summary CSV to write.")] = None,
     model: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             help="Trained model folder, or a registry URI such as "
-            "models:/rhetoric-paragraph-classifier@champion."
+            "models:/rhetoric-paragraph-classifier@champion. Default: models/ of the project, the "
+            "nearest folder at or above this one with dvc.yaml, else $RHETORIC_PROJECT.",
+            show_default=False,
         ),
-    ] = Path("models"),
+    ] = None,
     vectors: Annotated[Path | None, typer.Option(help="Vector store to reuse cached vectors from.")] = None,
-    params: Annotated[Path | None, typer.Option(help="params.yaml to check the model against.")] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="params.yaml to check the model against (default: the project's, if any)."),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Folder for the HTML report (index.html + a page per document).")
     ] = None,
@@ -229,14 +243,16 @@ def predict(
         Path | None,
         typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
     ] = None,
+    gold: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labels JSONL (as data/labels.jsonl) whose labels the report shows; repeatable."),
+    ] = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.model.prediction import Outputs
     from rhetoric.stages import predict as stage
 
-    if params is None and Path("params.yaml").is_file():
-        params = Path("params.yaml")
-    outputs = Outputs(output, summary, report, metadata, timeline)
+    outputs = Outputs(output, summary, report, metadata, timeline, tuple(gold or ()))
     _guard(stage.run, inputs, model, vectors, params, outputs)
 
 

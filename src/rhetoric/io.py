@@ -83,7 +83,7 @@ def read_input_bytes(path: str | Path, limit: int, limit_name: str = "") -> byte
         os.close(fd)
     if total > limit:
         hint = f" ({limit_name}); cut it into smaller files or raise the limit" if limit_name else ""
-        raise DataError(f"{path}: over the limit of {limit:,} bytes{hint}.")
+        raise DataError(f"{path}: more than {limit:,} bytes, over the limit{hint}.")
     return b"".join(chunks)
 
 

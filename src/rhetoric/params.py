@@ -237,6 +237,9 @@ class EvaluateParams(Section):
 class PredictParams(Section):
     section: ClassVar[str] = "predict"
     low_confidence: Float = Field(default=0.6, gt=0, lt=1)
+    # The report labels every sentence of a multi-sentence paragraph (its evidence); costs
+    # encoding those sentences unless `embed.sentences: true` put them in the vector store.
+    sentence_evidence: Bool = True
 
 
 def parse_labels(raw: Any) -> tuple[str, ...]:

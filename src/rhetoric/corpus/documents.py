@@ -1,8 +1,9 @@
 """Reading documents and labels, and matching label rows to paragraphs.
 
-The data contracts: documents are `<doc_id>.txt` files of UTF-8 text; labels are
-JSON lines `{"doc", "text", "label", "secondary"}` matched to their document's
-paragraph by normalized text.
+The data contracts: documents are `<doc_id>.txt` files of UTF-8 text, or `<doc_id>.html`,
+`.htm`, `.pdf`, `.docx` files converted to paragraphs by `formats`; labels are JSON lines
+`{"doc", "text", "label", "secondary"}` matched to their document's paragraph by
+normalized text.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rhetoric.corpus import formats
 from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1, segment_document
 from rhetoric.errors import DataError
 from rhetoric.io import decode_text, read_input_bytes, read_input_text, text_lines
@@ -63,9 +65,13 @@ def decode_document(raw: bytes, path: Path | str) -> str:
 
 
 def read_document(path: Path, max_bytes: int) -> str:
-    """Read one document file (regular files only, at most `max_bytes`) with the binary and
-    encoding checks."""
-    return decode_document(read_input_bytes(path, max_bytes, "segment.max_document_mb in params.yaml"), path)
+    """Read one document file (regular files only, at most `max_bytes`); a .txt file with the
+    binary and encoding checks, another format (`formats.CONVERTED_SUFFIXES`) converted to
+    paragraphs."""
+    raw = read_input_bytes(path, max_bytes, "segment.max_document_mb in params.yaml")
+    if path.suffix.lower() in formats.CONVERTED_SUFFIXES:
+        return formats.document_text(raw, path)
+    return decode_document(raw, path)
 
 
 def paragraph_rows(doc_id: str, text: str) -> list[dict[str, object]]:
@@ -77,12 +83,15 @@ def paragraph_rows(doc_id: str, text: str) -> list[dict[str, object]]:
 
 
 def segment_folder(folder: Path, max_bytes: int) -> tuple[pd.DataFrame, SegmentSummary]:
-    """Every `*.txt` document in `folder` as one paragraph table, sorted by doc id."""
+    """Every document in `folder` (`formats.DOCUMENT_SUFFIXES`) as one paragraph table, in
+    file-name order; two files with one doc id (`a.txt`, `a.pdf`) are refused."""
     if not folder.is_dir():
         raise DataError(f"{folder}: documents folder not found; create it and add .txt files.")
     summary = SegmentSummary()
     rows: list[dict[str, object]] = []
-    for path in sorted(folder.glob("*.txt")):
+    paths = sorted(p for p in folder.iterdir() if formats.is_document(p))
+    formats.check_distinct_ids(paths)
+    for path in paths:
         check_doc_id(path.stem, str(path))
         doc_rows = paragraph_rows(path.stem, read_document(path, max_bytes))
         if not doc_rows:
@@ -93,7 +102,10 @@ def segment_folder(folder: Path, max_bytes: int) -> tuple[pd.DataFrame, SegmentS
         rows.extend(doc_rows)
     summary.paragraphs = len(rows)
     if not rows:
-        raise DataError(f"{folder}: no non-empty .txt documents; add UTF-8 text files.")
+        raise DataError(
+            f"{folder}: no non-empty documents; add UTF-8 .txt files "
+            f"(or {', '.join(formats.CONVERTED_SUFFIXES)})."
+        )
     return paragraph_frame(rows), summary
 
 
@@ -169,6 +181,16 @@ def read_labels(path: Path, labels: Sequence[str]) -> pd.DataFrame:
     return parse_label_lines(text_lines(read_input_text(path)), labels, str(path))
 
 
+def gold_labels(paths: Sequence[Path], labels: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The label of every paragraph labeled in `paths`, keyed by (doc, normalized text); a
+    later file wins where two disagree (as data/dev/labels.jsonl after data/labels.jsonl)."""
+    gold: dict[tuple[str, str], str] = {}
+    for path in paths:
+        frame = read_labels(path, labels)
+        gold.update(zip(zip(frame["doc"], frame["text"], strict=True), frame["label"], strict=True))
+    return gold
+
+
 def match_labels(paragraphs: pd.DataFrame, labels: pd.DataFrame, source: str) -> pd.DataFrame:
     """Attach each label row to its document's paragraph(s) with the same normalized text.
 
@@ -180,7 +202,7 @@ def match_labels(paragraphs: pd.DataFrame, labels: pd.DataFrame, source: str) ->
         if row.doc not in known_docs:
             raise DataError(
                 f"{source}, line {row.line}: document {row.doc!r} does not exist "
-                f"(expected data/documents/{row.doc}.txt); add it or remove the row."
+                f"(expected data/documents/{row.doc}.txt, .html, .pdf or .docx); add it or remove the row."
             )
     merged = labels.merge(paragraphs, on=["doc", "text"], how="left", indicator=True)
     stale = merged[merged["_merge"] == "left_only"]

@@ -16,6 +16,10 @@ from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines
 from rhetoric.model.labeler import LabeledParagraph
 
+# Label Studio: the controls' names in label_studio.xml, which the tasks and imports use.
+LABEL_CONTROL, SECONDARY_CONTROL = "label", "secondary"
+LABEL_STUDIO_CONFIG = Path(__file__).with_name("label_studio.xml")
+
 
 def uncertainty(scores: dict[str, float]) -> float:
     """Margin-based uncertainty: 1 minus the gap between the two most likely labels.
@@ -140,7 +144,7 @@ def to_label_studio(rows: Iterable[dict[str, Any]], model_version: str) -> list[
                     "score": round(max(r["scores"].values()), 6) if "scores" in r else None,
                     "result": [
                         {
-                            "from_name": "label",
+                            "from_name": LABEL_CONTROL,
                             "to_name": "text",
                             "type": "choices",
                             "value": {"choices": [r["label"]]},
@@ -166,13 +170,8 @@ def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> list[di
         annotations = [a for a in annotations if not a.get("was_cancelled")]
         if not annotations:
             continue
-        choices = []
-        for result in _objects(annotations[-1].get("result", []), "result", where):
-            value = result.get("value", {})
-            found = value.get("choices", []) if isinstance(value, dict) else None
-            if not isinstance(found, list):
-                raise DataError(f"{where}: 'value.choices' must be a list of labels.")
-            choices += found
+        results = _objects(annotations[-1].get("result", []), "result", where)
+        choices = annotation_choices(results, where)
         rows.append(_label_row(data.get("doc"), data.get("text"), choices, labels, where))
     return rows
 
@@ -182,6 +181,44 @@ def _objects(value: Any, name: str, where: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
         raise DataError(f"{where}: '{name}' must be a list of objects, as Label Studio exports it.")
     return value
+
+
+def annotation_choices(results: list[dict[str, Any]], where: str = "annotation") -> list[str]:
+    """The label, then the secondary labels, of one Label Studio annotation's results: from
+    the controls `label` and `secondary` of label_studio.xml (a secondary repeating the label
+    is dropped); results without control names give their choices in order. A result whose
+    `value.choices` is not a list is a DataError naming `where`.
+
+    >>> annotation_choices([{"from_name": "secondary", "value": {"choices": ["other", "greeting"]}},
+    ...                     {"from_name": "label", "value": {"choices": ["greeting"]}}])
+    ['greeting', 'other']
+    """
+
+    def choices_of(result: dict[str, Any]) -> list[Any]:
+        value = result.get("value", {})
+        found = value.get("choices", []) if isinstance(value, dict) else None
+        if not isinstance(found, list):
+            raise DataError(f"{where}: 'value.choices' must be a list of labels.")
+        return found
+
+    def chosen(name: str | None) -> list[Any]:
+        picked = (r for r in results if name is None or r.get("from_name") == name)
+        return [c for r in picked for c in choices_of(r)]
+
+    if not any(r.get("from_name") in (LABEL_CONTROL, SECONDARY_CONTROL) for r in results):
+        return chosen(None)
+    label = chosen(LABEL_CONTROL)
+    secondary = [c for c in chosen(SECONDARY_CONTROL) if c not in label]
+    return [*label, *secondary] if label else []
+
+
+def label_studio_choices(config: Path = LABEL_STUDIO_CONFIG) -> list[str]:
+    """The labels the Label Studio config offers for the control `label`, in order."""
+    from xml.etree import ElementTree
+
+    view = ElementTree.parse(config).getroot()
+    control = next(c for c in view.iter("Choices") if c.get("name") == LABEL_CONTROL)
+    return [choice.get("value", "") for choice in control.iter("Choice")]
 
 
 def to_doccano(rows: Iterable[dict[str, Any]], fmt: str) -> str:

@@ -1,4 +1,5 @@
-"""Labeling new input: documents (.txt) or paragraph rows (.jsonl), streamed in batches."""
+"""Labeling new input: documents (.txt, .html, .pdf, .docx) or paragraph rows (.jsonl), streamed
+in batches."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from rhetoric.corpus import formats
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines, write_csv
@@ -19,37 +21,47 @@ from rhetoric.model.labeler import MAX_TEXT_CHARS, Labeler
 if TYPE_CHECKING:
     import pandas as pd
 
-SUPPORTED = (".txt", ".jsonl")
+ROWS_SUFFIX = ".jsonl"
+SUPPORTED = (*formats.DOCUMENT_SUFFIXES, ROWS_SUFFIX)
+
+
+def is_input(path: Path) -> bool:
+    return path.suffix.lower() in SUPPORTED
 
 
 def expand_inputs(paths: Sequence[Path]) -> list[Path]:
-    """Files named directly, plus the .txt/.jsonl files inside named folders, sorted."""
+    """Files named directly, plus the documents and .jsonl files inside named folders, sorted;
+    two documents of one folder with the same doc id (`a.txt`, `a.pdf`) are refused."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix in SUPPORTED)
+            files += sorted(p for p in path.iterdir() if is_input(p))
         elif not path.exists():
             raise DataError(f"{path}: no such file or folder.")
-        elif path.suffix not in SUPPORTED:
+        elif not is_input(path):
             raise DataError(
-                f"{path}: unsupported file type {path.suffix!r}; give .txt documents "
-                "or .jsonl rows with a 'text' field."
+                f"{path}: unsupported file type {path.suffix!r}; give documents "
+                f"({', '.join(formats.DOCUMENT_SUFFIXES)}) or .jsonl rows with a 'text' field."
             )
         else:
             files.append(path)
     if not files:
-        raise DataError(f"no .txt or .jsonl files in {', '.join(map(str, paths))}.")
+        raise DataError(
+            f"no documents ({', '.join(formats.DOCUMENT_SUFFIXES)}) or .jsonl files in "
+            f"{', '.join(map(str, paths))}."
+        )
+    formats.check_distinct_ids(f for f in files if formats.is_document(f))
     check_distinct_documents(files)
     return files
 
 
 def check_distinct_documents(files: Sequence[Path]) -> None:
-    """Refuse two different .txt inputs with the same document id (the same name in two
+    """Refuse two different document inputs with the same document id (the same name in two
     folders): their paragraphs would merge into one document in the summary and the report.
     The same file named twice is labeled twice, as asked."""
     seen: dict[str, Path] = {}
     for path in files:
-        if path.suffix != ".txt":
+        if not formats.is_document(path):
             continue
         if path.stem in seen and not _same_file(path, seen[path.stem]):
             raise DataError(
@@ -84,7 +96,7 @@ def input_rows(files: Sequence[Path], max_bytes: int) -> Iterator[dict[str, Any]
     """Rows to label: a document's paragraphs (doc, idx, text) or a JSONL file's rows; a text
     longer than `MAX_TEXT_CHARS` is a DataError naming its file and paragraph or line."""
     for path in files:
-        if path.suffix == ".jsonl":
+        if path.suffix.lower() == ROWS_SUFFIX:
             for number, row in enumerate(jsonl_rows(path), start=1):
                 check_length(row["text"], f"{path}, row {number}")
                 yield row
@@ -129,13 +141,15 @@ def label_rows(
 class Outputs:
     """Where `rhetoric predict` writes: the JSONL (standard output when None) and, each
     optional, the per-document summary CSV, the HTML report folder, the timeline CSV (PNG
-    beside it); `metadata` (data/documents.csv) feeds the report and timeline."""
+    beside it); `metadata` (data/documents.csv) feeds the report and timeline, `gold`
+    (labels files) the report's gold labels."""
 
     output: Path | None = None
     summary: Path | None = None
     report: Path | None = None
     metadata: Path | None = None
     timeline: Path | None = None
+    gold: tuple[Path, ...] = ()
 
 
 def check_outputs(outputs: Outputs, inputs: Sequence[Path]) -> None:
@@ -158,7 +172,7 @@ class Predictions:
     """What predict keeps of every labeled row, for its summary, report and timeline."""
 
     labels: list[str]
-    rows: list[dict[str, Any]]  # doc, label, scores, text ("" unless the report needs it)
+    rows: list[dict[str, Any]]  # doc, idx, label, scores, text ("" unless the report needs it)
 
 
 def write_labeled(
@@ -170,7 +184,15 @@ def write_labeled(
     for row in labeled:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         text = row["text"] if keep_text else ""
-        kept.append({"doc": row.get("doc", ""), "label": row["label"], "scores": row["scores"], "text": text})
+        kept.append(
+            {
+                "doc": row.get("doc", ""),
+                "idx": row.get("idx"),
+                "label": row["label"],
+                "scores": row["scores"],
+                "text": text,
+            }
+        )
     return Predictions(list(labels), kept)
 
 
@@ -196,9 +218,11 @@ def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: flo
             problem = " ".join(str(error).split())[:200]
             raise DataError(f"{outputs.metadata}: not a readable CSV ({problem}).") from None
     if outputs.report is not None:
+        from rhetoric.corpus.documents import gold_labels
         from rhetoric.report.html import write_report
 
-        pages = write_report(rows, labels, outputs.report, low_confidence, meta)
+        gold = gold_labels(outputs.gold, labels)
+        pages = write_report(rows, labels, outputs.report, low_confidence, meta, gold)
         lines.append(f"report of {pages} pages -> {outputs.report / 'index.html'}")
     if outputs.timeline is not None:
         if meta is None or "date" not in meta.columns:

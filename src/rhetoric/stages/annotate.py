@@ -4,6 +4,7 @@ The thin terminal shell around `labeling.loop`: show, read a key, step, write th
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from rhetoric.labeling.annotation import (
     read_labeling_queue,
     remove_last_label,
 )
-from rhetoric.labeling.loop import context_of, screen, start, step
+from rhetoric.labeling.loop import context_of, farewell, screen, start, step
 from rhetoric.params import parse_labels, read_params
 
 
@@ -30,7 +31,8 @@ def run(
     try:
         while not session.done:
             click.clear()
-            click.echo(screen(session, context))
+            width = shutil.get_terminal_size().columns - 1  # a full last column would wrap again
+            click.echo(screen(session, context, width))
             session = step(session, click.getchar())
             if session.append is not None:
                 append_label(labels_file, session.append)
@@ -38,9 +40,7 @@ def run(
                 session = replace(session, labeled=session.labeled + 1)  # the file changed: not undone
     except (KeyboardInterrupt, EOFError):
         pass
-    click.echo(
-        f"\n{session.labeled} paragraph(s) labeled and saved to {labels_file}; run `dvc repro` to retrain."
-    )
+    click.echo("\n" + farewell(session.labeled, str(labels_file)))
 
 
 def labelable(queue: list[dict], known: set[tuple[str, str]] | None) -> list[dict]:

@@ -20,6 +20,15 @@ def export(output: Path, fmt: str, predictions: Path, labels_file: Path, params_
     with atomic_open(output) as handle:
         handle.write(a.render_tasks(queue, fmt))
     log.info("export: %d unlabeled paragraphs -> %s (%s)", len(queue), output, fmt)
+    if fmt == "labelstudio":
+        log.info("export: the Label Studio project's labeling config is %s", a.LABEL_STUDIO_CONFIG)
+        if a.label_studio_choices() != list(labels):
+            log.warning(
+                "export: %s offers the labels %s, params.yaml has %s; edit its <Choice> values to match.",
+                a.LABEL_STUDIO_CONFIG,
+                ", ".join(a.label_studio_choices()),
+                ", ".join(labels),
+            )
 
 
 def import_(source: Path, fmt: str, labels_file: Path, params_file: Path, paragraphs: Path) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
+from rhetoric import project
 from rhetoric.model import prediction
 from rhetoric.model.folder import ModelFolder
 from rhetoric.model.labeler import Labeler
@@ -15,11 +17,16 @@ log = logging.getLogger(__name__)
 
 def run(
     inputs: list[Path],
-    model: Path,
+    model: Path | None,
     vectors: Path | None,
     params_file: Path | None,
     outputs: prediction.Outputs,
 ) -> None:
+    """Label `inputs`; without `model`/`params_file`, those of the project this runs in."""
+    if model is None:
+        model = project.default_model(Path.cwd(), os.environ)
+    if params_file is None:
+        params_file = project.project_file(Path.cwd(), os.environ, project.PARAMS_FILE)
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
@@ -46,6 +53,12 @@ def run(
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(
             prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
+        )
+    if outputs.report is not None and predict.sentence_evidence:
+        from rhetoric.report.evidence import add_sentence_evidence
+
+        log.info(
+            "predict: %d sentences labeled for the report", add_sentence_evidence(labeled.rows, labeler.label)
         )
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
