@@ -700,7 +700,15 @@ def test_random_bytes_names_and_json_give_only_our_errors(tmp_path: Path, raw: b
         path.write_bytes(raw)
     except (OSError, UnicodeEncodeError):
         return  # a name the file system refuses (too long, "." or "..", a lone surrogate)
+    from rhetoric.corpus.documents import read_document
+
+    converted = []
+    for suffix in (".html", ".pdf", ".docx"):
+        other = tmp_path / f"doc{suffix}"
+        other.write_bytes(raw)
+        converted.append(lambda other=other: read_document(other, 1000))
     readers = [
+        *converted,
         lambda: decode_document(read_input_bytes(path, 200), path),
         lambda: check_doc_id(path.stem, str(path)),
         lambda: read_labels(path, LABELS),
