@@ -17,6 +17,7 @@ what lets `rhetoric predict` answer in about a second.
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,8 +182,17 @@ def model_encoder(
             raise ModelError(
                 f"{folder.package.root}: the package changed while loading; run the command again."
             )
-        folder.package.verify(manifest, embedder=True)
-        encoder = OnnxEncoder(folder.package.embedder)
+        # Hashing the ONNX graph (hundreds of MB) takes about as long as loading it, so both
+        # run at once (hashlib releases the GIL); the encoder is returned only once verified,
+        # and a changed file is reported as such even when loading it failed too.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            verified = pool.submit(folder.package.verify, manifest, True)
+            try:
+                encoder = OnnxEncoder(folder.package.embedder)
+            except ModelError:
+                verified.result()
+                raise
+            verified.result()
         if encoder.identity.weights_sha256 != card.embedder.weights_sha256:
             raise ModelError(
                 f"{folder.package.embedder}: exported from other weights than the model was trained "
