@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from rhetoric.cli import app
+from rhetoric.corpus.documents import paragraph_frame
 from rhetoric.labeling.annotation import (
     from_doccano,
     from_label_studio,
@@ -51,6 +52,10 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "labels.jsonl").write_text(
         json.dumps({"doc": "d2", "text": "Already labeled.", "label": "other", "secondary": []}) + "\n"
     )
+    (tmp_path / "data").mkdir()
+    paragraph_frame(
+        [{"doc": r["doc"], "idx": r["idx"], "text": r["text"], "sha1": "", "n_tokens": 2} for r in rows]
+    ).to_parquet(tmp_path / "data/paragraphs.parquet")
     return tmp_path
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,13 +47,38 @@ def _deprecated_alias(old: str, new: str, command: Callable[..., None]) -> None:
     app.command(old, hidden=True)(alias)
 
 
+# OS errors the user can fix (disk full, permissions, a read-only disk): one line, exit 2.
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "free some space and run it again",
+    errno.EDQUOT: "free some space (disk quota) and run it again",
+    errno.EROFS: "the file system is read-only; write somewhere else",
+    errno.EACCES: "check the permissions",
+    errno.EPERM: "check the permissions",
+}
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM ends a command like Ctrl-C does: through its `finally` blocks, so the atomic
+    writers remove their temporary files and leave the previous outputs as they were."""
+    raise SystemExit(128 + signum)
+
+
 def _guard(fn, *args, **kwargs) -> None:
-    """Run a command; a RhetoricError becomes a one-line message and exit status 2."""
+    """Run a command; a RhetoricError (or a full disk, a permission error) becomes a one-line
+    message and exit status 2."""
     _setup_logging()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         fn(*args, **kwargs)
     except RhetoricError as error:
         typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
+    except OSError as error:
+        if error.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"error: {where}{error.strerror}; {_ENVIRONMENT_ERRNOS[error.errno]}.", err=True)
         raise typer.Exit(2) from None
 
 
@@ -248,11 +276,14 @@ def annotate(
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     limit: Annotated[int | None, typer.Option(help="Stop after this many labels.")] = None,
     params: Params = Path("params.yaml"),
+    paragraphs: Annotated[
+        Path, typer.Option(help="Paragraph table (when present, only its paragraphs are offered).")
+    ] = Path("data/paragraphs.parquet"),
 ) -> None:
     """Label the unlabeled paragraphs the model is least sure about first (one key each)."""
     from rhetoric.stages import annotate as stage
 
-    _guard(stage.run, predictions, labels, params, limit)
+    _guard(stage.run, predictions, labels, params, limit, paragraphs)
 
 
 tasks = typer.Typer(
@@ -288,11 +319,14 @@ def import_labels(
     fmt: Format = "labelstudio",
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     params: Params = Path("params.yaml"),
+    paragraphs: Annotated[
+        Path, typer.Option(help="Paragraph table the imported rows must match (from `segment`).")
+    ] = Path("data/paragraphs.parquet"),
 ) -> None:
     """Append the labels of a labeling tool's finished annotations to the labels file."""
     from rhetoric.stages import exchange
 
-    _guard(exchange.import_, source, fmt, labels, params)
+    _guard(exchange.import_, source, fmt, labels, params, paragraphs)
 
 
 # Old names, hidden and kept for one release: each runs its new command after a note.

@@ -106,11 +106,34 @@ def cpu_supports_bf16() -> bool:
 
 
 def choose_device(device: str) -> str:
-    if device != "auto":
+    """`auto` as cuda or cpu; `cuda` refused with one line where no CUDA GPU is usable."""
+    if device not in ("auto", "cuda"):
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError(
+            "embed.device is cuda, but no CUDA GPU is usable here (torch.cuda.is_available() is "
+            "False); set embed.device to auto or cpu in params.yaml."
+        )
+    return device
+
+
+def load_sentence_transformer(path: str | Path, device: str, **kwargs: Any) -> Any:
+    """sentence-transformers' model from a local folder, or a one-line ModelError naming the
+    folder when it is not a loadable model (a folder of other files, damaged weights)."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
+    except Exception as error:  # transformers, safetensors, tokenizers and OS errors alike
+        problem = " ".join(str(error).split())[:200]
+        raise ModelError(
+            f"embed.model: {path} is not a loadable sentence-transformers model "
+            f"({type(error).__name__}: {problem}); point embed.model at a model folder or a cached hub id."
+        ) from None
 
 
 PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of this (Encoder.run)
@@ -181,15 +204,13 @@ class Encoder(WindowedEncoder):
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
         self.identity = identity
         self.device = choose_device(device)
         self.backend = choose_backend(backend, self.device)
         if self.backend not in TORCH_BACKENDS:
             raise ModelError(f"embed.backend {self.backend!r} is not available in this build.")
         self.batch_size = batch_size
-        self.model = SentenceTransformer(identity.path, device=self.device, local_files_only=True)
+        self.model = load_sentence_transformer(identity.path, self.device)
         if self.backend == "bf16":
             import torch
 
@@ -267,11 +288,10 @@ def export_onnx(identity: EmbedderIdentity, path: Path) -> dict[str, Any]:
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from sentence_transformers import SentenceTransformer
 
     # Eager attention traces to the pattern onnxruntime fuses into one Attention op (1.4x faster).
-    model = SentenceTransformer(
-        identity.path, device="cpu", local_files_only=True, model_kwargs={"attn_implementation": "eager"}
+    model = load_sentence_transformer(
+        identity.path, "cpu", model_kwargs={"attn_implementation": "eager"}
     ).eval()
     inputs = list(model.tokenizer.model_input_names)
 

@@ -3,7 +3,8 @@
 The package holds the embedder as an ONNX graph (`embedder/`, run by onnxruntime) and,
 when the head is linear (the default embedding + TF-IDF logistic regression), the head
 as plain arrays (`head.json`, `head.npz`). `export.json` records the sha256 of the skops
-head it was made from; `Labeler.load(..., exported=True)` uses the package only while
+head it was made from and of every file in the package (checked as each is loaded);
+`Labeler.load(..., exported=True)` uses the package only while
 that still matches, so a retrained model is never labeled through a stale package
 (`model.folder` names the files).
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rhetoric.encoders.onnx_encoder import export_folder
-from rhetoric.io import atomic_folder, file_sha256, write_json
+from rhetoric.io import atomic_folder, write_json
 from rhetoric.model.folder import ModelFolder, Package
 from rhetoric.model.linear_head import LinearHead
 from rhetoric.model.sklearn_head import load_head
@@ -32,11 +33,11 @@ def onnx_backend_for(trained_backend: str) -> str:
 def export_model(model_dir: Path, output: Path) -> dict[str, Any]:
     """Write the package for the model in `model_dir` to `output` (replaced atomically)."""
     folder = ModelFolder(model_dir)
-    card = folder.read_card()
+    card, head_file, head_sha256 = folder.card_and_head()
     identity = folder.encoder_identity(card)
-    linear = LinearHead.from_pipeline(load_head(folder.head_file))
+    linear = LinearHead.from_pipeline(load_head(head_file))
     manifest = {
-        "head_sha256": file_sha256(folder.head_file),
+        "head_sha256": head_sha256,
         "linear_head": linear is not None,
         "embedder_backend": onnx_backend_for(card.embed_params.backend),
         "embedder": identity.to_dict(),
@@ -47,5 +48,6 @@ def export_model(model_dir: Path, output: Path) -> dict[str, Any]:
         export_folder(identity, package.embedder, manifest["embedder_backend"])
         if linear is not None:
             linear.save(work)
+        manifest["files"] = package.file_hashes()
         write_json(package.manifest_file, manifest)
     return manifest

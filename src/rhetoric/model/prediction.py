@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -14,8 +15,8 @@ from typing import IO, TYPE_CHECKING, Any
 from rhetoric.corpus import formats
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
-from rhetoric.io import atomic_open, write_csv
-from rhetoric.model.labeler import Labeler
+from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines, write_csv
+from rhetoric.model.labeler import MAX_TEXT_CHARS, Labeler
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,32 +51,68 @@ def expand_inputs(paths: Sequence[Path]) -> list[Path]:
             f"{', '.join(map(str, paths))}."
         )
     formats.check_distinct_ids(f for f in files if formats.is_document(f))
+    check_distinct_documents(files)
     return files
 
 
+def check_distinct_documents(files: Sequence[Path]) -> None:
+    """Refuse two different document inputs with the same document id (the same name in two
+    folders): their paragraphs would merge into one document in the summary and the report.
+    The same file named twice is labeled twice, as asked."""
+    seen: dict[str, Path] = {}
+    for path in files:
+        if not formats.is_document(path):
+            continue
+        if path.stem in seen and not _same_file(path, seen[path.stem]):
+            raise DataError(
+                f"{path}: has the same document id {path.stem!r} as {seen[path.stem]}; "
+                "document ids must be unique across inputs. Rename one of the files."
+            )
+        seen[path.stem] = path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def jsonl_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with open(path, encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}, line {number}: invalid JSON ({error.msg}).") from None
-            if not isinstance(row, dict) or not isinstance(row.get("text"), str):
-                raise DataError(f"{path}, line {number}: each row needs a string field 'text'.")
-            yield row
+    for number, line in enumerate(text_lines(read_input_text(path)), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as error:
+            problem = error.msg if isinstance(error, json.JSONDecodeError) else "nested too deeply"
+            raise DataError(f"{path}, line {number}: invalid JSON ({problem}).") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise DataError(f"{path}, line {number}: each row needs a string field 'text'.")
+        yield row
 
 
 def input_rows(files: Sequence[Path], max_bytes: int) -> Iterator[dict[str, Any]]:
-    """Rows to label: a document's paragraphs (doc, idx, text) or a JSONL file's rows."""
+    """Rows to label: a document's paragraphs (doc, idx, text) or a JSONL file's rows; a text
+    longer than `MAX_TEXT_CHARS` is a DataError naming its file and paragraph or line."""
     for path in files:
         if path.suffix.lower() == ROWS_SUFFIX:
-            yield from jsonl_rows(path)
+            for number, row in enumerate(jsonl_rows(path), start=1):
+                check_length(row["text"], f"{path}, row {number}")
+                yield row
         else:
             check_doc_id(path.stem, str(path))
             for row in paragraph_rows(path.stem, read_document(path, max_bytes)):
+                check_length(row["text"], f"{path}, paragraph {row['idx'] + 1}")
                 yield {"doc": row["doc"], "idx": row["idx"], "text": row["text"]}
+
+
+def check_length(text: str, where: str) -> None:
+    if len(text) > MAX_TEXT_CHARS:
+        raise DataError(
+            f"{where}: {len(text):,} characters, over the limit of {MAX_TEXT_CHARS:,} per paragraph; "
+            "split it into paragraphs (blank lines between them)."
+        )
 
 
 def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -113,6 +150,21 @@ class Outputs:
     metadata: Path | None = None
     timeline: Path | None = None
     gold: tuple[Path, ...] = ()
+
+
+def check_outputs(outputs: Outputs, inputs: Sequence[Path]) -> None:
+    """Refuse, before any work, outputs that are devices, folders, or the command's inputs."""
+    sources = [*inputs] + ([outputs.metadata] if outputs.metadata else [])
+    for path in (outputs.output, outputs.summary, outputs.timeline):
+        if path is not None:
+            check_output_target(path, sources)
+    if outputs.timeline is not None:
+        check_output_target(outputs.timeline.with_suffix(".png"), sources)
+    if outputs.report is not None:
+        check_output_target(outputs.report, sources, folder=True)
+    named = [p for p in (outputs.output, outputs.summary, outputs.timeline) if p is not None]
+    if len({str(p.resolve()) for p in named}) < len(named):
+        raise DataError("--output, --summary and --timeline must name different files.")
 
 
 @dataclass(frozen=True)
@@ -155,10 +207,16 @@ def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: flo
     if outputs.summary is not None:
         write_csv(outputs.summary, document_summary(rows, labels, low_confidence))
     meta = None
-    if outputs.metadata is not None and outputs.metadata.is_file():
+    if outputs.metadata is not None and outputs.metadata.exists():
+        import io
+
         import pandas as pd
 
-        meta = pd.read_csv(outputs.metadata)
+        try:
+            meta = pd.read_csv(io.StringIO(read_input_text(outputs.metadata)))
+        except (ValueError, pd.errors.ParserError) as error:
+            problem = " ".join(str(error).split())[:200]
+            raise DataError(f"{outputs.metadata}: not a readable CSV ({problem}).") from None
     if outputs.report is not None:
         from rhetoric.corpus.documents import gold_labels
         from rhetoric.report.html import write_report

@@ -9,6 +9,8 @@ gold label where one exists, and which sentences carried the paragraph's functio
 
 from __future__ import annotations
 
+import hashlib
+import re
 import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -39,9 +41,22 @@ def label_colours(labels: Sequence[str]) -> dict[str, str]:
     return {label: COLOURS.get(label) or next(spare) for label in labels}
 
 
+_PAGE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+
+
 def page_name(doc: str) -> str:
-    """The file of a document's page inside documents/ (the one place that names it)."""
-    return f"{doc or 'unnamed'}.html"
+    """The file of a document's page inside documents/ (the one place that names it): its
+    id where that is a valid document id, else a name made from its hash, so a `doc` field of
+    a JSONL input such as `../x` or `/etc/x` never names a file outside the report folder.
+
+    >>> page_name("speech-1"), page_name(""), page_name("../../etc/passwd")
+    ('speech-1.html', 'unnamed.html', 'doc-936d7c04cd83.html')
+    """
+    if not doc:
+        return "unnamed.html"
+    if _PAGE_ID.fullmatch(doc):
+        return f"{doc}.html"
+    return "doc-" + hashlib.sha1(doc.encode("utf-8", "surrogatepass")).hexdigest()[:12] + ".html"
 
 
 def shorten(text: str, width: int) -> str:

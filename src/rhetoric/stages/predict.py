@@ -8,8 +8,9 @@ from pathlib import Path
 
 from rhetoric import project
 from rhetoric.model import prediction
+from rhetoric.model.folder import ModelFolder
 from rhetoric.model.labeler import Labeler
-from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
+from rhetoric.params import EmbedParams, PredictParams, SegmentParams, parse_labels, read_params
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,20 @@ def run(
         model = download_to_temporary_folder(str(model))
     labeler = Labeler.load(model, exported=True, store=vectors)
     if "labels" in raw:
-        labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
-    rows = prediction.input_rows(prediction.expand_inputs(inputs), int(segment.max_document_mb * 1024 * 1024))
+        embed = EmbedParams.from_dict(raw.get("embed"))  # validated: a bad section is one line
+        named = isinstance(raw.get("embed"), dict) and "model" in raw["embed"]
+        labeler.check_compatible(parse_labels(raw["labels"]), embed.model if named else None)
+    files = prediction.expand_inputs(inputs)
+    folder = ModelFolder(model)
+    named_inputs = [
+        *files,
+        *inputs,
+        folder.card_file,
+        folder.head_file,
+        *([params_file] if params_file else []),
+    ]
+    prediction.check_outputs(outputs, named_inputs)
+    rows = prediction.input_rows(files, int(segment.max_document_mb * 1024 * 1024))
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(
             prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None

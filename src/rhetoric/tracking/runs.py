@@ -12,11 +12,13 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rhetoric.errors import RhetoricError
 from rhetoric.model.folder import ModelFolder
 from rhetoric.params import flatten
 
@@ -49,8 +51,38 @@ def _mlflow() -> Any:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "15")
     import mlflow
 
+    check_sqlite_store(tracking_uri())
     mlflow.set_tracking_uri(tracking_uri())
     return mlflow
+
+
+def check_sqlite_store(uri: str) -> None:
+    """Refuse an sqlite store MLflow would misuse: a 0-byte file (MLflow silently creates a
+    fresh, empty registry in it, and the next model becomes champion) or a read-only one
+    (a long SQLAlchemy traceback at the first write)."""
+    from urllib.parse import urlsplit
+
+    if not uri.startswith("sqlite:///"):
+        return
+    path = Path(urlsplit(uri).path)
+    if not path.exists():
+        return  # a new registry, on purpose: the first run creates it
+    if not path.is_file():
+        raise RhetoricError(
+            f"{path}: the MLflow store is not a file; move it away or set MLFLOW_TRACKING_URI."
+        )
+    info = path.stat()
+    if info.st_size == 0:
+        raise RhetoricError(
+            f"{path}: the MLflow store is empty (0 bytes), so its runs and registry are gone; restore "
+            "it from a backup, or delete it to start a new registry on purpose."
+        )
+    writable = info.st_mode & stat.S_IWUSR and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    if not writable:
+        raise RhetoricError(
+            f"{path}: the MLflow store is read-only; make it and its folder writable "
+            f"(chmod u+w {path}) or set MLFLOW_TRACKING_URI to a writable store."
+        )
 
 
 def experiment_id(mlflow: Any) -> str:
@@ -139,12 +171,14 @@ def log_run(
             test_docs_digest,
             log_model or log_pyfunc_model,
         )
+    except RhetoricError:
+        raise  # a store that must not be used (empty, read-only): the user must act
     except Exception as error:  # any store failure: keep the stage's outputs, say why
         log.warning(
             "MLflow logging failed (%s: %s); the DVC outputs are written, the run is "
             "not recorded. Check MLFLOW_TRACKING_URI=%s.",
             type(error).__name__,
-            error,
+            " ".join(str(error).split())[:300],
             tracking_uri(),
         )
         return None
@@ -226,8 +260,11 @@ def log_pyfunc_model(
     uniform = LabeledParagraph(labels[0], dict.fromkeys(labels, 1 / len(labels)))
     output = to_frame([uniform] * len(example), labels)
     folder = ModelFolder(model_dir)
+    card, head_file, _ = folder.card_and_head()
+    if head_file != folder.head_file:
+        raise RhetoricError(f"{model_dir}: the last `train` was interrupted; run `dvc repro` first.")
     artifacts = {"classifier": str(folder.head_file), "card": str(folder.card_file)}
-    encoder = folder.read_card().embedder
+    encoder = card.embedder
     if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
         artifacts[encoder.path] = str(folder.root / encoder.path)
     mlflow.pyfunc.log_model(
