@@ -146,6 +146,5 @@ def test_head_content_hash_ignores_how_skops_named_the_arrays(tmp_path: Path) ->
     first = save_model(tmp_path / "first", 1.0) / "classifier.skops"
     second = save_model(tmp_path / "second", 1.0) / "classifier.skops"
     other = save_model(tmp_path / "other", 0.01) / "classifier.skops"
-    assert first.read_bytes() != second.read_bytes()  # array names are object ids
     assert head_content_sha256(first) == head_content_sha256(second)
     assert head_content_sha256(other) != head_content_sha256(first)
