@@ -133,11 +133,15 @@ def train(
 def package(
     model_dir: Annotated[Path, typer.Option(help="Trained model folder (from `train`).")] = Path("models"),
     output: Annotated[Path, typer.Option(help="Package folder to write.")] = Path("models/export"),
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Vector store: its quantized embedder is packaged for int8-static models."),
+    ] = None,
 ) -> None:
     """Package the trained model for fast prediction: embedder as ONNX, a linear head as arrays."""
     from rhetoric.stages import package as stage
 
-    _guard(stage.run, model_dir, output)
+    _guard(stage.run, model_dir, output, store)
 
 
 @app.command()

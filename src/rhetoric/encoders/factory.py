@@ -1,5 +1,5 @@
-"""Choosing the encoder for a backend: torch (`embedding.Encoder`) or onnxruntime
-(`onnx_encoder.OnnxEncoder`).
+"""Choosing the encoder for a backend: torch (`embedding.Encoder`), onnxruntime
+(`onnx_encoder.OnnxEncoder`) or OpenVINO (`openvino_encoder.OpenVinoEncoder`).
 
 Its own module so that neither runtime module imports the other: `onnx_encoder` builds on
 `embedding`'s windowing, and only this factory knows both (no import cycle).
@@ -7,27 +7,50 @@ Its own module so that neither runtime module imports the other: `onnx_encoder` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rhetoric.encoders.embedding import EmbedderIdentity, Encoder
-from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model
+from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model, exported_meta
+from rhetoric.encoders.openvino_encoder import OpenVinoEncoder, ensure_openvino_model
 from rhetoric.errors import ModelError
-from rhetoric.params import TORCH_BACKENDS
+from rhetoric.params import OPENVINO_BACKENDS, TORCH_BACKENDS
 
 
 def make_encoder(
-    identity: EmbedderIdentity, device: str, backend: str, batch_size: int, onnx_folder: Path | None
+    identity: EmbedderIdentity,
+    device: str,
+    backend: str,
+    batch_size: int,
+    onnx_folder: Path | None,
+    calibration: Sequence[str] = (),
+    threads: int | None = None,
 ) -> Any:
-    """The encoder for a resolved device and backend; ONNX backends export the model into
+    """The encoder for a resolved device and backend; exported backends write the model into
     `onnx_folder` (the caller's explicit cache, e.g. the vector store's `embedder/`) the
-    first time (a few seconds) and reuse it after."""
+    first time (seconds; int8-static quantizes on `calibration` paragraphs, a minute or
+    two) and reuse it after. `threads`: CPU threads (default: the machine's, up to 8)."""
     if backend in TORCH_BACKENDS:
-        return Encoder(identity, device=device, backend=backend, batch_size=batch_size)
+        return Encoder(identity, device=device, backend=backend, batch_size=batch_size, threads=threads)
     if onnx_folder is None:
         raise ModelError(f"embed.backend {backend!r} needs a folder to export the model to; none was given.")
     if device == "cuda":
         raise ModelError(
             f"embed.backend {backend!r} runs on the CPU; use fp32 or bf16 with embed.device cuda."
         )
-    return OnnxEncoder(ensure_onnx_model(identity, onnx_folder, backend), batch_size=batch_size)
+    if backend in OPENVINO_BACKENDS:
+        folder = ensure_openvino_model(identity, onnx_folder, calibration)
+        return OpenVinoEncoder(folder, batch_size=batch_size, threads=threads)
+    return OnnxEncoder(
+        ensure_onnx_model(identity, onnx_folder, backend), batch_size=batch_size, threads=threads
+    )
+
+
+def load_exported(folder: Path, batch_size: int = 32, threads: int | None = None) -> OnnxEncoder:
+    """The encoder of an exported folder (a package's `embedder/`), by the runtime it was
+    exported for."""
+    meta = exported_meta(folder)
+    if meta is not None and meta.get("backend") in OPENVINO_BACKENDS:
+        return OpenVinoEncoder(folder, batch_size=batch_size, threads=threads)
+    return OnnxEncoder(folder, batch_size=batch_size, threads=threads)

@@ -145,15 +145,15 @@ class LazyEncoder:
 
 
 def model_encoder(
-    folder: ModelFolder, card: ModelCard, packaged: bool, onnx_cache: Path | None
+    folder: ModelFolder, card: ModelCard, packaged: bool, onnx_cache: Path | None, threads: int | None = None
 ) -> TextEncoder:
     """The encoder of the model in `folder`: its package's ONNX encoder where `packaged`,
     else the card's encoder with the card's backend. A model trained on ONNX vectors without
     a package exports its encoder into `onnx_cache` (reused while the weights match)."""
     if packaged:
-        from rhetoric.encoders.onnx_encoder import OnnxEncoder
+        from rhetoric.encoders.factory import load_exported
 
-        encoder = OnnxEncoder(folder.package.embedder)
+        encoder = load_exported(folder.package.embedder, threads=threads)
         if encoder.identity.weights_sha256 != card.embedder.weights_sha256:
             raise ModelError(
                 f"{folder.package.embedder}: exported from other weights than the model was trained "
@@ -166,13 +166,13 @@ def model_encoder(
     identity = folder.encoder_identity(card)
     device = choose_device("auto")
     backend = choose_backend(card.embed_params.backend, device)
-    return make_encoder(identity, device, backend, card.embed_params.batch_size, onnx_cache)
+    return make_encoder(identity, device, backend, card.embed_params.batch_size, onnx_cache, threads=threads)
 
 
 def needs_onnx_cache(card: ModelCard) -> bool:
-    from rhetoric.params import ONNX_BACKENDS
+    from rhetoric.params import EXPORTED_BACKENDS
 
-    return card.embed_params.backend in ONNX_BACKENDS
+    return card.embed_params.backend in EXPORTED_BACKENDS
 
 
 class Labeler:
@@ -197,6 +197,7 @@ class Labeler:
         exported: bool = False,
         store: Path | None = None,
         onnx_cache: Path | None = None,
+        threads: int | None = None,
     ) -> Labeler:
         """The model in `model_dir`; with `exported`, its current package where there is one.
 
@@ -221,7 +222,7 @@ class Labeler:
                 "has no current package; run `dvc repro` to export it, or give the vector store "
                 "(--vectors/--store), whose encoder folder holds the exported encoder."
             )
-        encoder = LazyEncoder(lambda: model_encoder(folder, card, manifest is not None, onnx_cache))
+        encoder = LazyEncoder(lambda: model_encoder(folder, card, manifest is not None, onnx_cache, threads))
         if manifest and manifest.get("linear_head"):
             from rhetoric.model.linear_head import LinearHead
 

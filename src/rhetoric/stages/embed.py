@@ -12,6 +12,7 @@ import pandas as pd
 from rhetoric.encoders.choice import encoder_to_embed
 from rhetoric.encoders.embedding import choose_backend, choose_device, resolve_model, store_key
 from rhetoric.encoders.factory import make_encoder
+from rhetoric.encoders.openvino_encoder import calibration_sample
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
 from rhetoric.vectors import VectorStore, embed_missing, texts_to_embed
@@ -30,8 +31,15 @@ def run(
     # Vectors differ (slightly) by precision, so each backend has its own store.
     key = store_key(identity, backend)
     vectors = VectorStore(store, key)
-    texts = texts_to_embed(pd.read_parquet(paragraphs, columns=["sha1", "text"]), params.sentences)
-    encoder = partial(make_encoder, identity, device, backend, params.batch_size, vectors.encoder_folder)
+    table = pd.read_parquet(paragraphs, columns=["sha1", "text"])
+    texts = texts_to_embed(table, params.sentences)
+    # int8-static quantizes the encoder on corpus paragraphs the first time (cached after).
+    calibration = (
+        calibration_sample(zip(table["sha1"], table["text"], strict=True)) if backend == "int8-static" else []
+    )
+    encoder = partial(
+        make_encoder, identity, device, backend, params.batch_size, vectors.encoder_folder, calibration
+    )
     filled = embed_missing(vectors, texts, encoder, progress=sys.stderr.isatty())
     recipe = {"backend": backend, "batch_size": params.batch_size, "sentences": params.sentences}
     write_json(manifest, {"embedder": identity.to_dict(), "key": key, **recipe})
