@@ -6,6 +6,7 @@ import functools
 import logging
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +21,22 @@ app = typer.Typer(
 )
 
 Params = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
+
+
+class EngineChoice(StrEnum):
+    """Where embed and predict run (embed.engine in params)."""
+
+    local = "local"
+    ray = "ray"
+
+
+Engine = Annotated[
+    EngineChoice | None,
+    typer.Option(
+        help="local, or ray: Ray Data actors on a local Ray or the cluster at RAY_ADDRESS "
+        "(needs `pip install -e '.[ray]'`). Default: embed.engine in params, else local.",
+    ),
+]
 
 
 def _setup_logging() -> None:
@@ -85,12 +102,13 @@ def embed(
         Path | None,
         typer.Option(help="Encoder folder from `finetune` (its encoder.json says which encoder to use)."),
     ] = None,
+    engine: Engine = None,
     params: Params = Path("params.yaml"),
 ) -> None:
     """Embed every paragraph not yet in the vector store."""
     from rhetoric.stages import embed as stage
 
-    _guard(stage.run, paragraphs, store, manifest, params, encoder)
+    _guard(stage.run, paragraphs, store, manifest, params, encoder, engine.value if engine else None)
 
 
 @app.command()
@@ -205,6 +223,7 @@ def predict(
         Path | None,
         typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
     ] = None,
+    engine: Engine = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.model.prediction import Outputs
@@ -213,7 +232,7 @@ def predict(
     if params is None and Path("params.yaml").is_file():
         params = Path("params.yaml")
     outputs = Outputs(output, summary, report, metadata, timeline)
-    _guard(stage.run, inputs, model, vectors, params, outputs)
+    _guard(stage.run, inputs, model, vectors, params, outputs, engine.value if engine else None)
 
 
 @app.command()

@@ -45,9 +45,11 @@ BACKENDS: tuple[str, ...] = TORCH_BACKENDS + EXPORTED_BACKENDS
 EMBED_BACKENDS: tuple[str, ...] = ("auto", *BACKENDS)
 
 Device = Literal["auto", "cpu", "cuda"]
+Engine = Literal["local", "ray"]
 Classifier = Literal["logistic_regression", "linear_svm", "random_forest"]
 Feature = Literal["embedding", "sentences", "cues", "tfidf", "context"]
 EMBED_DEVICES: tuple[str, ...] = typing.get_args(Device)
+ENGINES: tuple[str, ...] = typing.get_args(Engine)
 CLASSIFIERS: tuple[str, ...] = typing.get_args(Classifier)
 FEATURES: tuple[str, ...] = typing.get_args(Feature)
 
@@ -177,6 +179,8 @@ class EmbedParams(Section):
     device: Device = "auto"
     batch_size: Int = Field(default=32, ge=1, le=4096)
     sentences: Bool = True
+    # local: this process; ray: Ray Data actors (`pip install -e '.[ray]'`, RAY_ADDRESS for a cluster).
+    engine: Engine = "local"
 
     @field_validator("model")
     @classmethod

@@ -47,6 +47,17 @@ def make_encoder(
     )
 
 
+def prepare_export(
+    identity: EmbedderIdentity, backend: str, folder: Path | None, calibration: Sequence[str] = ()
+) -> None:
+    """Export (or quantize) the model for an exported backend into `folder` now, once, so
+    that encoders made later elsewhere (Ray actors) find it there; nothing for torch."""
+    if backend in OPENVINO_BACKENDS and folder is not None:
+        ensure_openvino_model(identity, folder, calibration)
+    elif backend not in TORCH_BACKENDS and folder is not None:
+        ensure_onnx_model(identity, folder, backend)
+
+
 def load_exported(folder: Path, batch_size: int = 32, threads: int | None = None) -> OnnxEncoder:
     """The encoder of an exported folder (a package's `embedder/`), by the runtime it was
     exported for."""

@@ -4,25 +4,39 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from rhetoric.encoders.choice import encoder_to_embed
-from rhetoric.encoders.embedding import choose_backend, choose_device, resolve_model, store_key
-from rhetoric.encoders.factory import make_encoder
+from rhetoric.encoders.embedding import (
+    EmbedderIdentity,
+    choose_backend,
+    choose_device,
+    resolve_model,
+    store_key,
+)
+from rhetoric.encoders.factory import make_encoder, prepare_export
 from rhetoric.encoders.openvino_encoder import calibration_sample
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
-from rhetoric.vectors import VectorStore, embed_missing, texts_to_embed
+from rhetoric.vectors import SHARD_ROWS, VectorStore, embed_missing, texts_to_embed
 
 log = logging.getLogger(__name__)
 
 
 def run(
-    paragraphs: Path, store: Path, manifest: Path, params_file: Path, encoder_dir: Path | None = None
+    paragraphs: Path,
+    store: Path,
+    manifest: Path,
+    params_file: Path,
+    encoder_dir: Path | None = None,
+    engine: str | None = None,
 ) -> None:
+    """`engine` (local or ray) overrides embed.engine."""
     params = EmbedParams.from_dict(read_params(params_file).get("embed"))
     # The `finetune` stage's choice (base or fine-tuned) when given, else embed.model itself.
     identity = resolve_model(encoder_to_embed(encoder_dir) if encoder_dir else params.model)
@@ -40,7 +54,28 @@ def run(
     encoder = partial(
         make_encoder, identity, device, backend, params.batch_size, vectors.encoder_folder, calibration
     )
-    filled = embed_missing(vectors, texts, encoder, progress=sys.stderr.isatty())
+    elsewhere = None
+    if (engine or params.engine) == "ray":
+        elsewhere = partial(on_ray, encoder, identity, backend, vectors, calibration, device)
+    filled = embed_missing(vectors, texts, encoder, progress=sys.stderr.isatty(), elsewhere=elsewhere)
     recipe = {"backend": backend, "batch_size": params.batch_size, "sentences": params.sentences}
     write_json(manifest, {"embedder": identity.to_dict(), "key": key, **recipe})
     log.info("embed: %s [%s]", filled.describe(), key)
+
+
+def on_ray(
+    encoder: Callable[..., Any],
+    identity: EmbedderIdentity,
+    backend: str,
+    vectors: VectorStore,
+    calibration: list[str],
+    device: str,
+    store: VectorStore,
+    missing: pd.DataFrame,
+) -> int:
+    """Embed `missing` on Ray actors; an exported model is exported (or quantized) here
+    first, once, so the actors only load it."""
+    from rhetoric.engines.ray_embed import embed_on_ray
+
+    prepare_export(identity, backend, vectors.encoder_folder, calibration)
+    return embed_on_ray(store, missing, encoder, device, SHARD_ROWS)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rhetoric.model import prediction
 from rhetoric.model.labeler import Labeler
-from rhetoric.params import PredictParams, SegmentParams, parse_labels, read_params
+from rhetoric.params import EmbedParams, PredictParams, SegmentParams, parse_labels, read_params
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +18,9 @@ def run(
     vectors: Path | None,
     params_file: Path | None,
     outputs: prediction.Outputs,
+    engine: str | None = None,
 ) -> None:
+    """`engine` (local or ray) overrides embed.engine from params."""
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
@@ -29,10 +31,15 @@ def run(
     labeler = Labeler.load(model, exported=True, store=vectors)
     if "labels" in raw:
         labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
-    rows = prediction.input_rows(prediction.expand_inputs(inputs), int(segment.max_document_mb * 1024 * 1024))
+    files = prediction.expand_inputs(inputs)
+    max_bytes = int(segment.max_document_mb * 1024 * 1024)
+    if (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray":
+        from rhetoric.engines.ray_predict import label_on_ray
+
+        labeled_rows = label_on_ray(files, max_bytes, model, vectors)
+    else:
+        labeled_rows = prediction.label_rows(labeler, prediction.input_rows(files, max_bytes))
     with prediction.output_stream(outputs.output) as handle:
-        labeled = prediction.write_labeled(
-            prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
-        )
+        labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
