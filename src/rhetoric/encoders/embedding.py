@@ -144,9 +144,14 @@ def choose_backend(backend: str, device: str) -> str:
     (a dependency: always, unless removed by hand), else fp32."""
     if backend != "auto":
         return backend
-    if device == "cuda" or cpu_supports_bf16():
+    if choose_torch_backend(device) == "bf16":
         return "bf16"
     return "int8-static" if openvino_available() else "fp32"
+
+
+def choose_torch_backend(device: str) -> str:
+    """bf16 on GPUs and on CPUs with native bf16, fp32 elsewhere."""
+    return "bf16" if device == "cuda" or cpu_supports_bf16() else "fp32"
 
 
 def openvino_available() -> bool:
@@ -205,7 +210,8 @@ class Encoder(WindowedEncoder):
 
         self.identity = identity
         self.device = choose_device(device)
-        self.backend = choose_backend(backend, self.device)
+        # `auto` here means the best torch backend: this class runs torch only.
+        self.backend = choose_torch_backend(self.device) if backend == "auto" else backend
         if self.backend not in TORCH_BACKENDS:
             raise ModelError(f"embed.backend {self.backend!r} is not available in this build.")
         self.batch_size = batch_size

@@ -17,6 +17,7 @@ This module starts Ray and holds what both share; `engines.ray_embed` and
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -26,19 +27,35 @@ INSTALL_HINT = "pip install -e '.[ray]' (or pip install 'ray[data]')"
 CPUS_PER_ACTOR = 4  # an encoder's threads: more per actor gains little, more actors scale
 
 
-def start_ray() -> Any:
-    """The `ray` module, connected: to RAY_ADDRESS's cluster where set, else a local one."""
+def require_ray() -> Any:
+    """The `ray` module, or a ModelError saying how to install it (checked before any work)."""
     try:
         import ray
         import ray.data
     except ImportError:
         raise ModelError(f"--engine ray needs Ray, which is not installed: {INSTALL_HINT}.") from None
+    return ray
+
+
+def start_ray() -> Any:
+    """The `ray` module, connected: to RAY_ADDRESS's cluster where set, else a local one."""
+    ray = require_ray()
+    # Ray logs progress, notices and (for an error in a worker) the worker's traceback to
+    # stderr; rhetoric reports its own errors in one line, and any other error still
+    # propagates with its traceback.
+    logging.getLogger("ray").setLevel(logging.ERROR)
+    logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     if not ray.is_initialized():
         ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.execution_options.preserve_order = True
     return ray
+
+
+def actor_pool(ray: Any, size: int) -> Any:
+    """Ray Data's compute strategy for `size` long-lived actors."""
+    return ray.data.ActorPoolStrategy(size=size)
 
 
 def actor_plan(resources: dict[str, float], device: str) -> tuple[int, dict[str, float]]:
@@ -64,10 +81,13 @@ def user_error(error: BaseException) -> RhetoricError | None:
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
-        if isinstance(current, RhetoricError):
-            return current
         seen.add(id(current))
-        current = getattr(current, "cause", None) or current.__cause__
+        inner = getattr(current, "cause", None) or current.__cause__
+        # Ray's wrapper is an instance of the worker's error class too, but its message
+        # carries the worker's traceback: the worker's own error is the one inside.
+        if isinstance(current, RhetoricError) and not isinstance(inner, RhetoricError):
+            return current
+        current = inner
     return None
 
 
@@ -75,10 +95,9 @@ def reraise_user_errors(run: Callable[[], Any]) -> Any:
     """Run `run`; a RhetoricError from a worker comes back as itself (one line, exit 2)."""
     try:
         return run()
-    except RhetoricError:
-        raise
     except Exception as error:
         found = user_error(error)
         if found is None:
             raise
-        raise found from None
+        # Ray appends its retry advice to the message; ours is its first line.
+        raise type(found)(str(found).split("\n", 1)[0]) from None

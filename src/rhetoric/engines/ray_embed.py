@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rhetoric.engines.ray_data import actor_plan, reraise_user_errors, start_ray
+from rhetoric.engines.ray_data import actor_plan, actor_pool, reraise_user_errors, start_ray
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -44,7 +44,7 @@ def embed_on_ray(
         fn_constructor_args=(make_encoder, int(resources["num_cpus"])),
         batch_size=None,  # a whole chunk: the same texts per encoder call as the local engine
         batch_format="numpy",
-        concurrency=actors,
+        compute=actor_pool(ray, actors),
         **resources,
     )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rhetoric.engines.ray_data import actor_plan, reraise_user_errors, start_ray
+from rhetoric.engines.ray_data import actor_plan, actor_pool, reraise_user_errors, start_ray
 
 LABEL_BATCH = 1024  # rows per labeler call, as `prediction.label_rows`
 
@@ -45,6 +45,9 @@ def label_on_ray(files: Sequence[Path], max_bytes: int, model: Path, vectors: Pa
     Ray tasks (one per file), rows labeled by actors, results streamed back here."""
     ray = start_ray()
     actors, resources = actor_plan(ray.cluster_resources(), "cpu")
+    # Workers run in folders of their own: every path they get is absolute.
+    files = [p.resolve() for p in files]
+    model, vectors = model.resolve(), vectors.resolve() if vectors is not None else None
     dataset = (
         ray.data.from_items([{"path": str(p)} for p in files], override_num_blocks=max(1, len(files)))
         # Reading is light: it declares no CPU, so it never waits for the labelers' CPUs.
@@ -54,7 +57,7 @@ def label_on_ray(files: Sequence[Path], max_bytes: int, model: Path, vectors: Pa
             fn_constructor_args=(model, vectors, int(resources["num_cpus"])),
             batch_size=None,
             batch_format="numpy",
-            concurrency=actors,
+            compute=actor_pool(ray, actors),
             **resources,
         )
     )

@@ -52,10 +52,20 @@ def run(
         calibration_sample(zip(table["sha1"], table["text"], strict=True)) if backend == "int8-static" else []
     )
     encoder = partial(
-        make_encoder, identity, device, backend, params.batch_size, vectors.encoder_folder, calibration
+        # Absolute: Ray workers make encoders in folders of their own.
+        make_encoder,
+        identity,
+        device,
+        backend,
+        params.batch_size,
+        vectors.encoder_folder.resolve(),
+        calibration,
     )
     elsewhere = None
     if (engine or params.engine) == "ray":
+        from rhetoric.engines.ray_data import require_ray
+
+        require_ray()
         elsewhere = partial(on_ray, encoder, identity, backend, vectors, calibration, device)
     filled = embed_missing(vectors, texts, encoder, progress=sys.stderr.isatty(), elsewhere=elsewhere)
     recipe = {"backend": backend, "batch_size": params.batch_size, "sentences": params.sentences}
