@@ -106,7 +106,9 @@ def corpus_paragraphs() -> list[tuple[str, str]]:
     ]
 
 
-def throughput(texts: list[str], device: str, rounds: int, encoder_name: str) -> list[dict]:
+def throughput(
+    texts: list[str], device: str, rounds: int, encoder_name: str, only: list[str] | None = None
+) -> list[dict]:
     """Paragraphs/s of each backend and of plain sentence-transformers, timed in interleaved
     rounds (the machine's speed drifts); a ratio is the median of per-round ratios."""
     from sentence_transformers import SentenceTransformer
@@ -132,6 +134,7 @@ def throughput(texts: list[str], device: str, rounds: int, encoder_name: str) ->
             + ([("bf16", 32)] if cpu_supports_bf16() else [])
             + [("onnx", 32), ("int8", 32), ("int8-static", 32)]
         )
+    backends = [(b, n) for b, n in backends if not only or b in only]
     onnx_root = Path(tempfile.mkdtemp(prefix="rhetoric-bench-onnx-"))
     try:
         for backend, batch in backends:
@@ -448,7 +451,8 @@ def report(args: argparse.Namespace) -> str:
             "| cosine to baseline: min | mean |",
             "|---|---|---|---|---|---|",
         ]
-        for row in throughput(texts, args.device, args.rounds, encoder_name):
+        only = args.backends.split(",") if args.backends else None
+        for row in throughput(texts, args.device, args.rounds, encoder_name, only):
             low, high = row["range"]
             lines.append(
                 f"| {row['what']} | {row['par_s']:.1f} | {low:.1f}-{high:.1f} | {row['ratio']:.2f} "
@@ -532,6 +536,7 @@ def main() -> None:
     parser.add_argument("--texts", default="generated", choices=("generated", "corpus"))
     parser.add_argument("--throughput-only", action="store_true", help="only the throughput tables")
     parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--backends", help="comma-separated backends to time (default: all of this machine)")
     parser.add_argument("--scale", help="comma-separated corpus sizes for predict --engine local|ray")
     parser.add_argument("--skip-pipeline", action="store_true", help="no dvc repro or cold-start runs")
     parser.add_argument("--skip-backends", action="store_true", help="no macro-F1 per backend")
