@@ -31,12 +31,30 @@ runner = CliRunner()
 
 
 def test_missing_ray_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pandas as pd
+
     monkeypatch.setitem(sys.modules, "ray", None)
-    rows = tmp_path / "rows.jsonl"
-    rows.write_text(json.dumps({"text": "Both sides will build a railway."}) + "\n", encoding="utf-8")
-    result = runner.invoke(app, ["predict", str(rows), "--model", str(tmp_path), "--engine", "ray"])
+    monkeypatch.chdir(tmp_path)
+    pd.DataFrame({"sha1": ["a" * 40], "text": ["Both sides will build a railway."]}).to_parquet("p.parquet")
+    Path("params.yaml").write_text(yaml.safe_dump({"embed": {"model": "all-MiniLM-L6-v2"}}), encoding="utf-8")
+    args = [
+        "embed",
+        "--paragraphs",
+        "p.parquet",
+        "--store",
+        "store",
+        "--manifest",
+        "m.json",
+        "--engine",
+        "ray",
+    ]
+    result = runner.invoke(app, args)
     assert result.exit_code == 2
-    assert "pip install -e '.[ray]'" in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "error: --engine ray needs Ray, which is not installed: "
+        "pip install -e '.[ray]' (or pip install 'ray[data]')."
+    ]
+    assert not Path("m.json").exists() and not Path("store").exists()
 
 
 @pytest.fixture(scope="module")

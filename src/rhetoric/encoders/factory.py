@@ -8,6 +8,7 @@ Its own module so that neither runtime module imports the other: `onnx_encoder` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -65,3 +66,26 @@ def load_exported(folder: Path, batch_size: int = 32, threads: int | None = None
     if meta is not None and meta.get("backend") in OPENVINO_BACKENDS:
         return OpenVinoEncoder(folder, batch_size=batch_size, threads=threads)
     return OnnxEncoder(folder, batch_size=batch_size, threads=threads)
+
+
+@dataclass(frozen=True)
+class EncoderRecipe:
+    """What makes the encoder of one backend, anywhere: here, or in a Ray actor (it pickles,
+    the encoder does not). `folder` is the exported models' cache (absolute, so that a
+    worker in another folder finds it); `calibration`, int8-static's paragraphs."""
+
+    identity: EmbedderIdentity
+    device: str
+    backend: str
+    batch_size: int
+    folder: Path | None
+    calibration: tuple[str, ...] = ()
+
+    def make(self, threads: int | None = None) -> Any:
+        return make_encoder(
+            self.identity, self.device, self.backend, self.batch_size, self.folder, self.calibration, threads
+        )
+
+    def prepare(self) -> None:
+        """Export (or quantize) now, once, before workers make encoders in parallel."""
+        prepare_export(self.identity, self.backend, self.folder, self.calibration)

@@ -25,7 +25,7 @@ import hashlib
 import importlib.util
 import logging
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +56,11 @@ def calibration_sample(
     ['first', 'second']
     """
     return [text for _, text in sorted(dict(sha_texts).items())[:size]]
+
+
+def calibration_for(backend: str, sha_texts: Iterable[tuple[str, str]]) -> tuple[str, ...]:
+    """The calibration paragraphs `backend` needs: the sample for int8-static, else none."""
+    return tuple(calibration_sample(sha_texts)) if backend == BACKEND else ()
 
 
 def ensure_openvino_model(identity: EmbedderIdentity, folder: Path, calibration: Sequence[str]) -> Path:

@@ -8,12 +8,26 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rhetoric.engines.ray_data import actor_plan, actor_pool, reraise_user_errors, start_ray
+from rhetoric.engines.ray_data import actor_plan, actor_pool, require_ray, reraise_user_errors, start_ray
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rhetoric.encoders.factory import EncoderRecipe
     from rhetoric.vectors import VectorStore
+
+
+def ray_filler(recipe: EncoderRecipe, shard_rows: int) -> Callable[[VectorStore, pd.DataFrame], int]:
+    """What `vectors.embed_missing` calls to embed the missing texts on Ray (`elsewhere`).
+    Checks now that Ray is installed; exports (or quantizes) the model here, once, before
+    the actors load it."""
+    require_ray()
+
+    def fill(store: VectorStore, missing: pd.DataFrame) -> int:
+        recipe.prepare()
+        return embed_on_ray(store, missing, recipe.make, recipe.device, shard_rows)
+
+    return fill
 
 
 class EmbedActor:

@@ -42,7 +42,8 @@ class LabelActor:
 
 def label_on_ray(files: Sequence[Path], max_bytes: int, model: Path, vectors: Path | None) -> Iterator[dict]:
     """Every row of `files` with its label and scores, in input order: files are read by
-    Ray tasks (one per file), rows labeled by actors, results streamed back here."""
+    Ray tasks (one per file), rows labeled by actors, results streamed back here. Ray is
+    started (or found missing) now, before the caller opens its output."""
     ray = start_ray()
     actors, resources = actor_plan(ray.cluster_resources(), "cpu")
     # Workers run in folders of their own: every path they get is absolute.
@@ -67,9 +68,13 @@ def label_on_ray(files: Sequence[Path], max_bytes: int, model: Path, vectors: Pa
             for row in batch["row"]:
                 yield json.loads(str(row))
 
-    iterator = rows()
+    return streamed(rows())
+
+
+def streamed(rows: Iterator[dict]) -> Iterator[dict]:
+    """`rows`, with a worker's RhetoricError raised as itself."""
     while True:
-        row = reraise_user_errors(lambda: next(iterator, None))
+        row = reraise_user_errors(lambda: next(rows, None))
         if row is None:
             return
         yield row

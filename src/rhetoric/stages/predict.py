@@ -24,11 +24,6 @@ def run(
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
-    on_ray = (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray"
-    if on_ray:
-        from rhetoric.engines.ray_data import require_ray
-
-        require_ray()
     if str(model).startswith("models:/"):
         from rhetoric.tracking.runs import download_to_temporary_folder
 
@@ -38,7 +33,7 @@ def run(
         labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
     files = prediction.expand_inputs(inputs)
     max_bytes = int(segment.max_document_mb * 1024 * 1024)
-    if on_ray:
+    if (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray":
         from rhetoric.engines.ray_predict import label_on_ray
 
         labeled_rows = label_on_ray(files, max_bytes, model, vectors)

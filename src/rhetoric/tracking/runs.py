@@ -24,6 +24,9 @@ REGISTERED_MODEL = "rhetoric-paragraph-classifier"
 SERVING_CODE = Path(__file__).with_name("serving.py")
 
 
+QUANTIZED_ENCODER = "quantized_encoder"  # the pyfunc artifact of an int8-static model's encoder
+
+
 def repo_root() -> Path:
     return Path(os.environ.get("DVC_ROOT") or os.getcwd()).resolve()
 
@@ -85,15 +88,26 @@ def log_run(
     model_dir: Path,
     input_example: list[str],
     test_docs_digest: str = "",
+    quantized_encoder: Path | None = None,
 ) -> str | None:
     """Record one train+evaluate execution and register its model as `candidate`.
+    `quantized_encoder`: the store's int8-static encoder, logged with the model (it cannot
+    be remade where the model is loaded: it was calibrated on the corpus).
 
     MLflow being unreachable must not lose the DVC outputs: the failure is logged as
     a warning and None is returned.
     """
     try:
         return _log_run(
-            params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
+            params,
+            cv,
+            test_metrics,
+            data_digest,
+            artifacts,
+            model_dir,
+            input_example,
+            test_docs_digest,
+            quantized_encoder,
         )
     except Exception as error:  # any store failure: keep the stage's outputs, say why
         log.warning(
@@ -107,7 +121,12 @@ def log_run(
 
 
 def log_evaluation(
-    evaluation: Any, card: Any, evaluate_params: dict[str, Any], artifacts: list[Path], model_dir: Path
+    evaluation: Any,
+    card: Any,
+    evaluate_params: dict[str, Any],
+    artifacts: list[Path],
+    model_dir: Path,
+    quantized_encoder: Path | None = None,
 ) -> str | None:
     """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
     `model.card.ModelCard` is `card`, the card attached beside `artifacts`."""
@@ -128,11 +147,20 @@ def log_evaluation(
         model_dir,
         evaluation.test_rows["text"].head(2).tolist(),
         test_docs_digest=data_digest(evaluation.test_rows),
+        quantized_encoder=quantized_encoder,
     )
 
 
 def _log_run(
-    params, cv, test_metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest
+    params,
+    cv,
+    test_metrics,
+    data_digest,
+    artifacts,
+    model_dir,
+    input_example,
+    test_docs_digest,
+    quantized_encoder,
 ) -> str:
     mlflow = _mlflow()
     import pandas as pd
@@ -166,6 +194,8 @@ def _log_run(
         encoder = folder.read_card().embedder
         if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
             artifacts[encoder.path] = str(folder.root / encoder.path)
+        if quantized_encoder is not None:
+            artifacts[QUANTIZED_ENCODER] = str(quantized_encoder)
         mlflow.pyfunc.log_model(
             name="model",
             python_model=str(SERVING_CODE),
