@@ -330,7 +330,8 @@ def memory(n: int, words: int) -> dict:
 
 
 SCALE_ENCODER = "all-MiniLM-L6-v2"
-SHARD_LINES = 2000  # rows per generated JSONL shard (the Ray engine reads one file per task)
+SHARD_LINES = 1000  # rows per generated JSONL shard (the Ray engine reads one file per task)
+SCALE_DOCUMENTS = 40  # corpus documents the scale model is embedded and trained on
 
 
 def scale_model(work: Path) -> Path:
@@ -354,13 +355,16 @@ def scale_model(work: Path) -> Path:
     params["embed"].update(model=SCALE_ENCODER, sentences=False, backend="auto")
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     paragraphs, _ = segment_folder(ROOT / "data/documents", 5 << 20)
+    docs = sorted(set(paragraphs["doc"]))[:SCALE_DOCUMENTS]
+    paragraphs = paragraphs[paragraphs["doc"].isin(docs)].reset_index(drop=True)
     paragraphs.to_parquet(work / "paragraphs.parquet", index=False)
     embed = ["rhetoric", "embed", "--paragraphs", "paragraphs.parquet", "--store", "vectors"]
     run([*embed, "--manifest", "embedding.json", "--params", "params.yaml"], work)
     manifest = json.loads((work / "embedding.json").read_text())
     store = VectorStore(work / "vectors", manifest["key"])
     train = TrainParams.from_dict(dict(raw["train"], hyperparameters={"C": 4.0}))
-    labeled = match_labels(paragraphs, read_labels(ROOT / "data/labels.jsonl", labels), "labels")
+    gold = read_labels(ROOT / "data/labels.jsonl", labels)
+    labeled = match_labels(paragraphs, gold[gold["doc"].isin(docs)], "labels")
     features = feature_frame(labeled["text"].tolist(), store.lookup(labeled["sha1"].tolist()), None)
     groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
     head, search = fit_selected(train, features, labeled["label"], cv_folds(labeled["label"], groups, 2, 0))

@@ -323,8 +323,10 @@ def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     from rhetoric.vectors import VectorStore
 
     manifest = json.loads((project / "models/export/export.json").read_text())
-    assert manifest["linear_head"] and manifest["embedder_backend"] == "onnx"
     trained = Labeler.load(project / "models")
+    # The package runs the trained vectors' precision: int8-static (`auto` without bf16) or fp32 ONNX.
+    expected = "int8-static" if trained.card.embed_params.backend == "int8-static" else "onnx"
+    assert manifest["linear_head"] and manifest["embedder_backend"] == expected
     packaged = Labeler.load(project / "models", exported=True)
     assert isinstance(packaged.head, LinearHead) and not isinstance(trained.head, LinearHead)
     texts = pd.read_parquet(project / "data/paragraphs.parquet")["text"].tolist()
