@@ -5,9 +5,10 @@ Each actor loads the encoder (embed) or the labeler (predict) once and declares 
 (or GPU) it uses; Ray Data streams the batches to them and back to this process, which
 commits the results as the local engine does: vectors as store shards (each written
 atomically, so a killed run keeps every shard it finished), labeled rows into the JSONL
-that is renamed into place at the end. The work is cut exactly as the local engine cuts
-it (SHARD_ROWS texts per encoder call; one file's rows in LABEL_BATCH batches), so both
-engines give the same vectors and labels.
+that is renamed into place at the end. Embed cuts the work exactly as the local engine
+(SHARD_ROWS texts per encoder call), so the vectors are identical; predict labels each
+file's rows in batches of LABEL_BATCH (the local engine's batches may span two files), so
+the labels are the same and the scores agree to float rounding.
 
 This module starts Ray and holds what both share; `engines.ray_embed` and
 `engines.ray_predict` run the two commands. Ray is an optional extra
