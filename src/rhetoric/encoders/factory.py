@@ -7,16 +7,23 @@ Its own module so that neither runtime module imports the other: `onnx_encoder` 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from rhetoric.encoders.embedding import EmbedderIdentity, Encoder
+from rhetoric.encoders.embedding import EmbedderIdentity, Encoder, choose_torch_backend
 from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model, exported_meta
 from rhetoric.encoders.openvino_encoder import OpenVinoEncoder, ensure_openvino_model
 from rhetoric.errors import ModelError
 from rhetoric.params import OPENVINO_BACKENDS, TORCH_BACKENDS
+
+log = logging.getLogger(__name__)
+
+# `auto` keeps int8-static only where the quantized model's vectors stay this close to fp32
+# (minimum cosine on held-out corpus paragraphs, measured when quantizing).
+MIN_COSINE = 0.99
 
 
 def make_encoder(
@@ -89,3 +96,26 @@ class EncoderRecipe:
     def prepare(self) -> None:
         """Export (or quantize) now, once, before workers make encoders in parallel."""
         prepare_export(self.identity, self.backend, self.folder, self.calibration)
+
+
+def settle_auto(recipe: EncoderRecipe, requested: str, folder_for: Callable[[str], Path]) -> EncoderRecipe:
+    """`auto`'s int8-static only where it holds quality: quantize now (once: cached) and
+    read the cosine to fp32 recorded on held-out paragraphs; below MIN_COSINE, the torch
+    backend instead (bf16 or fp32), with its own folder from `folder_for(backend)`.
+    An explicit backend is kept as asked."""
+    if requested != "auto" or recipe.backend not in OPENVINO_BACKENDS or recipe.folder is None:
+        return recipe
+    recipe.prepare()
+    quality = (exported_meta(recipe.folder) or {}).get("cosine_to_fp32") or {}
+    if "min" not in quality or quality["min"] >= MIN_COSINE:
+        return recipe
+    fallback = choose_torch_backend(recipe.device)
+    log.warning(
+        "embed: int8-static vectors of %s reach cosine %.4f (min) to fp32 on held-out paragraphs, "
+        "below %.2f; auto uses %s instead (set embed.backend: int8-static to keep it).",
+        recipe.identity.name,
+        quality["min"],
+        MIN_COSINE,
+        fallback,
+    )
+    return replace(recipe, backend=fallback, folder=folder_for(fallback), calibration=())

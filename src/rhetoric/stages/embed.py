@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import logging
 import sys
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
 from rhetoric.encoders.choice import encoder_to_embed
-from rhetoric.encoders.embedding import choose_backend, choose_device, resolve_model, store_key
-from rhetoric.encoders.factory import EncoderRecipe
+from rhetoric.encoders.embedding import (
+    EmbedderIdentity,
+    choose_backend,
+    choose_device,
+    resolve_model,
+    store_key,
+)
+from rhetoric.encoders.factory import EncoderRecipe, settle_auto
 from rhetoric.encoders.openvino_encoder import calibration_for
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
@@ -33,22 +40,27 @@ def run(
     identity = resolve_model(encoder_to_embed(encoder_dir) if encoder_dir else params.model)
     device = choose_device(params.device)
     backend = choose_backend(params.backend, device)
-    # Vectors differ (slightly) by precision, so each backend has its own store.
-    key = store_key(identity, backend)
-    vectors = VectorStore(store, key)
     table = pd.read_parquet(paragraphs, columns=["sha1", "text"])
     texts = texts_to_embed(table, params.sentences)
-    # int8-static quantizes the encoder on corpus paragraphs the first time (cached after).
+    # int8-static quantizes the encoder on corpus paragraphs the first time (cached after);
+    # `auto` keeps it only where it holds quality. Each backend has its own store.
+    folder = partial(encoder_folder, store, identity)
     calibration = calibration_for(backend, zip(table["sha1"], table["text"], strict=True))
-    recipe = EncoderRecipe(
-        identity, device, backend, params.batch_size, vectors.encoder_folder.resolve(), calibration
-    )
+    recipe = EncoderRecipe(identity, device, backend, params.batch_size, folder(backend), calibration)
+    recipe = settle_auto(recipe, params.backend, folder)
+    key = store_key(identity, recipe.backend)
+    vectors = VectorStore(store, key)
     elsewhere = None
     if (engine or params.engine) == "ray":
         from rhetoric.engines.ray_embed import ray_filler
 
         elsewhere = ray_filler(recipe, SHARD_ROWS)
     filled = embed_missing(vectors, texts, recipe.make, progress=sys.stderr.isatty(), elsewhere=elsewhere)
-    how = {"backend": backend, "batch_size": params.batch_size, "sentences": params.sentences}
+    how = {"backend": recipe.backend, "batch_size": params.batch_size, "sentences": params.sentences}
     write_json(manifest, {"embedder": identity.to_dict(), "key": key, **how})
     log.info("embed: %s [%s]", filled.describe(), key)
+
+
+def encoder_folder(store: Path, identity: EmbedderIdentity, backend: str) -> Path:
+    """The exported-model cache of a backend's store (absolute: Ray workers use it too)."""
+    return VectorStore(store, store_key(identity, backend)).encoder_folder.resolve()
