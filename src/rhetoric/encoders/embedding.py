@@ -140,8 +140,10 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 
 def choose_backend(backend: str, device: str) -> str:
     """`auto` picks bf16 on GPUs and on CPUs with native bf16; elsewhere int8-static
-    (OpenVINO, 2-2.5x plain fp32 on AVX2 CPUs, cosine >= 0.99) where OpenVINO is installed
-    (a dependency: always, unless removed by hand), else fp32."""
+    (OpenVINO; 1.3x plain fp32 on a 2-core AVX2 CPU without VNNI, 2.5x and more with VNNI)
+    where OpenVINO is installed (a dependency: always, unless removed by hand), else fp32.
+    The embed stage then keeps int8-static only where its quality holds
+    (`factory.settle_auto`)."""
     if backend != "auto":
         return backend
     if choose_torch_backend(device) == "bf16":
