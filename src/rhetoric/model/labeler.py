@@ -215,6 +215,8 @@ class Labeler:
 
             vectors = VectorStore(store, card.embed_params.store_key)
             lookup, onnx_cache = vectors.find, onnx_cache or vectors.encoder_folder
+        if card.embed_params.backend == "int8-static" and folder.quantized_encoder.is_dir():
+            onnx_cache = folder.quantized_encoder  # a registered model's own quantized encoder
         manifest = folder.current_package() if exported else None
         if manifest is None and onnx_cache is None and needs_onnx_cache(card):
             raise ModelError(

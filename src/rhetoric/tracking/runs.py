@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
-from rhetoric.model.folder import ModelFolder
+from rhetoric.model.folder import QUANTIZED_DIR, ModelFolder
 from rhetoric.params import flatten
 
 log = logging.getLogger(__name__)
@@ -22,9 +24,6 @@ log = logging.getLogger(__name__)
 EXPERIMENT = "rhetoric"
 REGISTERED_MODEL = "rhetoric-paragraph-classifier"
 SERVING_CODE = Path(__file__).with_name("serving.py")
-
-
-QUANTIZED_ENCODER = "quantized_encoder"  # the pyfunc artifact of an int8-static model's encoder
 
 
 def repo_root() -> Path:
@@ -194,16 +193,21 @@ def _log_run(
         encoder = folder.read_card().embedder
         if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
             artifacts[encoder.path] = str(folder.root / encoder.path)
-        if quantized_encoder is not None:
-            artifacts[QUANTIZED_ENCODER] = str(quantized_encoder)
-        mlflow.pyfunc.log_model(
-            name="model",
-            python_model=str(SERVING_CODE),
-            artifacts=artifacts,
-            signature=infer_signature(example, output),
-            input_example=example,
-            registered_model_name=REGISTERED_MODEL,
-        )
+        staging = Path(tempfile.mkdtemp(prefix="rhetoric-quantized-"))
+        if quantized_encoder is not None:  # copied under the name ModelFolder looks for
+            shutil.copytree(quantized_encoder, staging / QUANTIZED_DIR)
+            artifacts["quantized_encoder"] = str(staging / QUANTIZED_DIR)
+        try:
+            mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(SERVING_CODE),
+                artifacts=artifacts,
+                signature=infer_signature(example, output),
+                input_example=example,
+                registered_model_name=REGISTERED_MODEL,
+            )
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         client = mlflow.MlflowClient()
         versions = client.search_model_versions(f"name='{REGISTERED_MODEL}' and run_id='{run.info.run_id}'")
         if versions:

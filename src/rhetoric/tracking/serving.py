@@ -8,7 +8,8 @@ output is flattened, from its `LabeledParagraph`s, into MLflow's DataFrame contr
 A model trained on ONNX vectors (embed.backend onnx or int8) exports its encoder once
 into the folder given at load time, `model_config={"onnx_cache": DIR}`, or else into
 `onnx-encoder/` beside its artifacts in the local copy MLflow loads (`ModelFolder.onnx_cache`).
-A model trained on int8-static vectors carries the store's quantized encoder as an artifact.
+A model trained on int8-static vectors carries the store's quantized encoder as the
+artifact `quantized-encoder/` (`ModelFolder.quantized_encoder`), which `Labeler.load` uses.
 """
 
 from __future__ import annotations
@@ -32,10 +33,7 @@ class ParagraphClassifier(PythonModel):
         self.labeler = labeler
 
     def load_context(self, context: Any) -> None:
-        # An int8-static model carries its quantized encoder (runs.QUANTIZED_ENCODER).
-        cache = (getattr(context, "model_config", None) or {}).get("onnx_cache") or context.artifacts.get(
-            "quantized_encoder"
-        )
+        cache = (getattr(context, "model_config", None) or {}).get("onnx_cache")
         folder = ModelFolder(Path(context.artifacts["card"]).parent)
         self.labeler = Labeler.load(folder.root, onnx_cache=Path(cache) if cache else folder.onnx_cache)
 
