@@ -44,3 +44,13 @@ def test_auto_falls_back_below_the_cosine_gate(
     assert settled.backend == expected
     assert settled.folder == tmp_path / expected
     assert settled.calibration == (("a",) if expected == "int8-static" else ())
+
+
+def test_auto_falls_back_when_the_corpus_is_too_small_to_calibrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+    recipe = EncoderRecipe(IDENTITY, "cpu", "int8-static", 32, tmp_path / "int8-static", ("one paragraph",))
+    settled = settle_auto(recipe, "auto", lambda backend: tmp_path / backend)
+    assert (settled.backend, settled.folder) == ("fp32", tmp_path / "fp32")
+    assert not (tmp_path / "int8-static").exists()

@@ -15,7 +15,7 @@ from typing import Any
 
 from rhetoric.encoders.embedding import EmbedderIdentity, Encoder, choose_torch_backend
 from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model, exported_meta
-from rhetoric.encoders.openvino_encoder import OpenVinoEncoder, ensure_openvino_model
+from rhetoric.encoders.openvino_encoder import MIN_CALIBRATION, OpenVinoEncoder, ensure_openvino_model
 from rhetoric.errors import ModelError
 from rhetoric.params import OPENVINO_BACKENDS, TORCH_BACKENDS
 
@@ -105,17 +105,28 @@ def settle_auto(recipe: EncoderRecipe, requested: str, folder_for: Callable[[str
     An explicit backend is kept as asked."""
     if requested != "auto" or recipe.backend not in OPENVINO_BACKENDS or recipe.folder is None:
         return recipe
+    fallback = replace(recipe, backend=choose_torch_backend(recipe.device), calibration=())
+    fallback = replace(fallback, folder=folder_for(fallback.backend))
+    meta = exported_meta(recipe.folder)
+    cached = meta is not None and meta["embedder"]["weights_sha256"] == recipe.identity.weights_sha256
+    if not cached and len(recipe.calibration) < MIN_CALIBRATION:
+        log.warning(
+            "embed: %d paragraphs are too few to calibrate int8-static (%d needed); auto uses %s.",
+            len(recipe.calibration),
+            MIN_CALIBRATION,
+            fallback.backend,
+        )
+        return fallback
     recipe.prepare()
     quality = (exported_meta(recipe.folder) or {}).get("cosine_to_fp32") or {}
     if "min" not in quality or quality["min"] >= MIN_COSINE:
         return recipe
-    fallback = choose_torch_backend(recipe.device)
     log.warning(
         "embed: int8-static vectors of %s reach cosine %.4f (min) to fp32 on held-out paragraphs, "
         "below %.2f; auto uses %s instead (set embed.backend: int8-static to keep it).",
         recipe.identity.name,
         quality["min"],
         MIN_COSINE,
-        fallback,
+        fallback.backend,
     )
-    return replace(recipe, backend=fallback, folder=folder_for(fallback), calibration=())
+    return fallback

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 BACKEND = "int8-static"
 MODEL_XML = "model.xml"
 CALIBRATION_SIZE = 300  # paragraphs whose activations set the int8 scales
+MIN_CALIBRATION = 10  # fewer paragraphs than this cannot set the scales
 CHECK_SIZE = 100  # further paragraphs on which int8 is compared with fp32 (recorded, logged)
 INSTALL_HINT = "pip install openvino nncf (both are dependencies of rhetoric: `make install`)"
 
@@ -73,7 +74,7 @@ def ensure_openvino_model(identity: EmbedderIdentity, folder: Path, calibration:
         raise ModelError(
             f"embed.backend {BACKEND} needs OpenVINO and NNCF, which are not installed: {INSTALL_HINT}."
         )
-    if len(calibration) < 10:
+    if len(calibration) < MIN_CALIBRATION:
         raise ModelError(
             f"embed.backend {BACKEND}: {folder} holds no quantized embedder and only {len(calibration)} "
             "calibration paragraphs were given; run `rhetoric embed` on the corpus first (it quantizes "
