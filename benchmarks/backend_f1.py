@@ -1,6 +1,6 @@
 """Macro-F1 of the default head trained on each embed backend's vectors, scored on a
-labeled JSONL (rows with `text` and `label`): the quality gate of issue 13 (a backend that
-`auto` may pick must stay within 0.01 macro-F1 of fp32 vectors on real text).
+labeled JSONL (rows with `text` and `label`): the quality gate of issue 13 (a backend
+recommended for use must stay within 0.01 macro-F1 of fp32 vectors on real text).
 
     python benchmarks/backend_f1.py /path/to/labeled.jsonl \
         [--encoder all-mpnet-base-v2] [--backends fp32,int8-static,int8]

@@ -16,6 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from rhetoric.cli import app
+from rhetoric.corpus.documents import paragraph_frame
 from rhetoric.labeling.annotation import (
     from_doccano,
     from_label_studio,
@@ -51,6 +52,10 @@ def workspace(tmp_path: Path) -> Path:
     (tmp_path / "labels.jsonl").write_text(
         json.dumps({"doc": "d2", "text": "Already labeled.", "label": "other", "secondary": []}) + "\n"
     )
+    (tmp_path / "data").mkdir()
+    paragraph_frame(
+        [{"doc": r["doc"], "idx": r["idx"], "text": r["text"], "sha1": "", "n_tokens": 2} for r in rows]
+    ).to_parquet(tmp_path / "data/paragraphs.parquet")
     return tmp_path
 
 
@@ -96,6 +101,16 @@ class Terminal:
         self.screen = ""
         os.write(self.master, key.encode())
         self.wait_for(then_wait_for)
+
+
+def test_annotate_quit_at_once_says_nothing_was_labeled(workspace: Path) -> None:
+    before = (workspace / "labels.jsonl").read_bytes()
+    args = [sys.executable, "-m", "rhetoric", "annotate", "--predictions", "predictions.jsonl"]
+    term = Terminal([*args, "--labels", "labels.jsonl"], workspace)
+    term.wait_for("[q] quit")
+    term.press("q", "Nothing labeled; labels.jsonl is unchanged.")
+    assert term.proc.wait(timeout=30) == 0 and "dvc repro" not in term.screen
+    assert (workspace / "labels.jsonl").read_bytes() == before
 
 
 def test_annotate_in_a_terminal(workspace: Path) -> None:

@@ -15,7 +15,8 @@ from rhetoric.cli import app
 from rhetoric.io import write_json
 from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
 from rhetoric.model.features import feature_frame
-from rhetoric.model.sklearn_head import fit_selected, save_head
+from rhetoric.model.folder import ModelFolder
+from rhetoric.model.sklearn_head import fit_selected, head_bytes
 from rhetoric.params import TrainParams
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
@@ -30,6 +31,8 @@ def invoke(*args: str) -> tuple[int, str]:
 @pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("RHETORIC_PROJECT", raising=False)
+    (tmp_path / "dvc.yaml").write_text("stages: {}\n")  # what makes it the project
     (tmp_path / "data/documents").mkdir(parents=True)
     params = {
         "labels": LABELS,
@@ -151,7 +154,6 @@ def tiny_model(project: Path) -> Path:
     y = [LABELS[i % 4] for i in range(12)]
     folds = [(np.arange(12)[np.arange(12) % 2 != k], np.arange(12)[np.arange(12) % 2 == k]) for k in range(2)]
     head, _ = fit_selected(TrainParams.from_dict({"features": ["embedding"]}), X, y, folds)
-    save_head(head, project / "models/classifier.skops")
     card = ModelCard(
         labels=tuple(LABELS),
         embedder=EncoderRef("other-model", "/nowhere/other-model", "0" * 64),
@@ -163,7 +165,7 @@ def tiny_model(project: Path) -> Path:
         test_docs=("d2",),
         selection={"best_params": {}, "cv_f1_macro": 0.5, "cv_f1_macro_std": 0.0},
     )
-    write_json(project / "models/card.json", card.to_dict())
+    ModelFolder(project / "models").save(head_bytes(head), card)
     return project / "models"
 
 
@@ -200,7 +202,8 @@ def test_predict_without_model_says_run_dvc_repro(project: Path) -> None:
     ("filename", "content", "message"),
     [
         (None, None, "no such file or folder"),
-        ("doc.pdf", "%PDF", "unsupported file type '.pdf'"),
+        ("doc.rtf", "{\\rtf1 x}", "unsupported file type '.rtf'"),
+        ("doc.pdf", "%PDF", "doc.pdf: not a readable PDF"),
         (
             "rows.jsonl",
             '{"id": 1, "body": "x"}\n',

@@ -58,8 +58,7 @@ def test_unreachable_mlflow_warns_and_returns(
     with caplog.at_level(logging.WARNING):
         run_id = tracking.log_run(
             {"labels": list(LABELS)},
-            {"cv_f1_macro": 0.5, "cv_f1_macro_std": 0.1},
-            {"f1_macro": 0.5},
+            {"cv.f1_macro": 0.5, "test.f1_macro": 0.5},
             "digest",
             [],
             tmp_path,

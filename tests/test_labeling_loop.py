@@ -7,7 +7,7 @@ from functools import reduce
 import click
 import pytest
 
-from rhetoric.labeling.loop import context_of, key_map, screen, start, step
+from rhetoric.labeling.loop import context_of, farewell, key_map, screen, start, step
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 QUEUE = [
@@ -98,3 +98,39 @@ def test_screen_shows_the_paragraph_its_neighbours_and_the_scores() -> None:
     assert "[2/3] d1 ¶2  uncertainty 0.40" in text
     assert "before: Unsure one." in text and "after: After all." in text
     assert "model: other 0.70" in text and "[4] other" in text and "[q] quit" in text
+
+
+LONG = (
+    "The minister said that the time had come for both countries to turn the agreements of "
+    "the past decade into concrete projects in energy, transport and education, and that his "
+    "government stood ready to host the next round of talks before the end of the year."
+)
+
+
+@pytest.mark.parametrize("width", [30, 47, 61, 80])
+def test_screen_wraps_at_word_boundaries(width: int) -> None:
+    queue = [{"doc": "d1", "idx": 1, "text": LONG, "scores": dict.fromkeys(LABELS, 0.25)}]
+    context = context_of(
+        [*queue, {"doc": "d1", "idx": 0, "text": LONG}, {"doc": "d1", "idx": 2, "text": LONG}]
+    )
+    lines = click.unstyle(screen(start(queue, LABELS), context, width)).splitlines()
+    words = set(LONG.split())
+    assert all(len(line) <= width for line in lines if not line.startswith("[1]"))  # the key legend
+    body = [line for line in lines if line and not line.startswith((" ", "[", "model"))]
+    assert " ".join(body) == LONG  # the paragraph whole, cut only between words
+    starts = [i for i, line in enumerate(lines) if line.startswith(("  before: ", "  after: "))]
+    context_lines = [lines[i + k] for i in starts for k in (0, 1)]
+    assert len(starts) == 2 and all(lines[i + 2] == "" for i in starts)  # two lines each,
+    assert all(lines[i + 1].endswith(" ...") for i in starts)  # shortened at a word
+    for line in context_lines:
+        shown = line.split(": ", 1)[-1].split()
+        assert all(word in words for word in shown if word != "..."), line
+
+
+def test_farewell_asks_for_dvc_repro_only_after_labels() -> None:
+    assert "dvc repro" not in farewell(0, "data/labels.jsonl")
+    assert "data/labels.jsonl is unchanged" in farewell(0, "data/labels.jsonl")
+    assert farewell(2, "data/labels.jsonl").startswith(
+        "2 paragraph(s) labeled and saved to data/labels.jsonl"
+    )
+    assert "dvc repro" in farewell(2, "data/labels.jsonl")

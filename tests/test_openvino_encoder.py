@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rhetoric.corpus.segment import paragraph_sha1, segment_document
-from rhetoric.encoders.embedding import Encoder, choose_backend, resolve_model
+from rhetoric.encoders.embedding import Encoder, resolve_model
 from rhetoric.encoders.factory import load_exported, make_encoder
 from rhetoric.encoders.onnx_encoder import META_FILE
 from rhetoric.encoders.openvino_encoder import (
@@ -88,14 +88,3 @@ def test_factory_and_package_loader_pick_openvino(quantized: Path) -> None:
     assert isinstance(make_encoder(identity, "cpu", "int8-static", 32, quantized), OpenVinoEncoder)
     assert isinstance(load_exported(quantized), OpenVinoEncoder)
     assert (quantized / META_FILE).is_file()
-
-
-def test_auto_picks_int8_static_on_a_cpu_without_bf16(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rhetoric.encoders.embedding as embedding
-
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
-    assert choose_backend("auto", "cpu") == "int8-static"
-    monkeypatch.setattr(embedding, "openvino_available", lambda: False)
-    assert choose_backend("auto", "cpu") == "fp32"
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: True)
-    assert choose_backend("auto", "cpu") == "bf16"

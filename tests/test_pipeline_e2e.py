@@ -16,6 +16,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from rhetoric.corpus.segment import normalize_paragraph
+
 pytestmark = pytest.mark.slow
 N_DOCS = 20
 
@@ -82,13 +84,16 @@ def test_repro_writes_every_output(project: Path) -> None:
     assert card["embedder"]["weights_sha256"].startswith("53aa5117")
     assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    test = metrics["test"]
-    per_class_f1 = [scores["f1"] for scores in test["per_class"].values()]
-    assert test["f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
+    assert all(type(value) in (int, float) for value in metrics.values())  # flat and numeric
+    per_class_f1 = [metrics[f"test.{label}.f1"] for label in card["labels"]]
+    assert metrics["test.f1_macro"] == pytest.approx(sum(per_class_f1) / len(per_class_f1))
     misclassified = (project / "reports/misclassified.jsonl").read_text().splitlines()
-    assert test["accuracy"] == pytest.approx(1 - len(misclassified) / test["n"])
-    assert metrics["dev"]["n"] == 40
-    assert set(metrics["test"]["per_class"]) == set(card["labels"])
+    assert metrics["test.accuracy"] == pytest.approx(1 - len(misclassified) / metrics["test.n"])
+    assert metrics["dev.n"] == 40
+    described = json.loads((project / "reports/evaluation.json").read_text())
+    assert described["labels"] == card["labels"]
+    assert described["dev"]["file"] == "data/dev/labels.jsonl" and len(described["dev"]["sha256"]) == 64
+    assert sorted(described["test"]["documents"]) == sorted(card["split"]["test_docs"])
     assert (project / "reports/confusion.png").stat().st_size > 1000
     predictions = [
         json.loads(line) for line in (project / "data/predictions/paragraphs.jsonl").read_text().splitlines()
@@ -99,8 +104,19 @@ def test_repro_writes_every_output(project: Path) -> None:
     summary = pd.read_csv(project / "data/predictions/documents.csv")
     assert summary["paragraphs"].sum() == len(paragraphs)
     index = (project / "reports/predictions/index.html").read_text()
-    assert "Label mix by occasion" in index
-    assert len(list((project / "reports/predictions/documents").glob("*.html"))) == N_DOCS
+    assert (
+        index.index("Label mix by source") < index.index("<h2>Documents") < index.index('id="low-confidence"')
+    )
+    low_list = index[index.index('id="low-confidence"') :]
+    assert low_list.count("<li>") == summary["low_confidence"].sum()  # every flagged paragraph, linked
+    pages = [p.read_text() for p in (project / "reports/predictions/documents").glob("*.html")]
+    assert len(pages) == N_DOCS
+    label_rows = map(json.loads, (project / "data/labels.jsonl").read_text().splitlines())
+    labeled = {(r["doc"], normalize_paragraph(r["text"])) for r in label_rows}
+    n_labeled = sum((d, t) in labeled for d, t in zip(paragraphs["doc"], paragraphs["text"], strict=True))
+    shown = sum(p.count('class="gold same"') + p.count('class="gold differs"') for p in pages)
+    assert shown == n_labeled > 0  # every labeled paragraph shows its gold label
+    assert any('class="sent agrees"' in p for p in pages)  # sentence evidence
 
 
 def test_run_is_recorded_in_mlflow(project: Path) -> None:
@@ -119,13 +135,36 @@ def test_second_repro_runs_nothing(project: Path) -> None:
     assert "Running stage" not in out
 
 
+def last_run(db_path: Path) -> tuple[str, dict[str, str]]:
+    """The newest run's name and tags."""
+    with sqlite3.connect(db_path) as db:
+        run_id, name = db.execute(
+            "select run_uuid, name from runs order by start_time desc limit 1"
+        ).fetchone()
+        return name, dict(db.execute("select key, value from tags where run_uuid = ?", (run_id,)).fetchall())
+
+
+def model_versions(db_path: Path) -> int:
+    with sqlite3.connect(db_path) as db:
+        return db.execute("select count(*) from model_versions").fetchone()[0]
+
+
 def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
     before = finished_runs(project / "mlflow.db")
+    committed_version = last_run(first_repro_db(project))[1]["model_version"]
     run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
     assert finished_runs(project / "mlflow.db") == before + 1
     with sqlite3.connect(project / "mlflow.db") as db:
         values = {v for (v,) in db.execute("select value from params where key='train.hyperparameters.C'")}
     assert "2.0" in values
+    name, tags = last_run(project / "mlflow.db")
+    assert name == tags["dvc_experiment"]  # the run is named after the DVC experiment
+    versions = model_versions(project / "mlflow.db")
+    # Back to the committed params: evaluate runs again, its model is the committed one.
+    run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=[1.0]"], project)
+    assert finished_runs(project / "mlflow.db") == before + 2
+    assert model_versions(project / "mlflow.db") == versions
+    assert last_run(project / "mlflow.db")[1]["model_version"] == committed_version
 
 
 def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> None:
@@ -325,7 +364,7 @@ def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     manifest = json.loads((project / "models/export/export.json").read_text())
     # The store: a model of exported vectors (onnx, int8, int8-static) loads its encoder there.
     trained = Labeler.load(project / "models", store=project / "data/vectors")
-    # The package runs the trained vectors' precision: int8-static (`auto` without bf16) or fp32 ONNX.
+    # The package runs the trained vectors' precision: int8-static where opted in, else fp32 ONNX.
     expected = "int8-static" if trained.card.embed_params.backend == "int8-static" else "onnx"
     assert manifest["linear_head"] and manifest["embedder_backend"] == expected
     packaged = Labeler.load(project / "models", exported=True)
@@ -360,6 +399,35 @@ def test_predict_one_document_without_torch_agrees_with_the_pipeline(project: Pa
     for ours, theirs in zip(fresh, pipeline, strict=True):
         assert ours["label"] == theirs["label"]
         assert max(abs(ours["scores"][k] - theirs["scores"][k]) for k in ours["scores"]) < 0.01
+
+
+def test_predict_a_word_file_from_outside_the_project(project: Path, tmp_path: Path) -> None:
+    """A .docx of a corpus document, labeled from a folder outside the project (found through
+    $RHETORIC_PROJECT) and from a subfolder of it, gives the pipeline's labels for that document."""
+    import docx
+
+    doc = sorted((project / "data/documents").glob("*.txt"))[0]
+    word = docx.Document()
+    for paragraph in doc.read_text(encoding="utf-8").split("\n\n"):
+        word.add_paragraph(paragraph)
+    word.save(tmp_path / f"{doc.stem}.docx")
+    pipeline = [
+        (row["idx"], row["text"], row["label"])
+        for row in map(json.loads, (project / "data/predictions/paragraphs.jsonl").read_text().splitlines())
+        if row["doc"] == doc.stem
+    ]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    command = ["rhetoric", "predict", str(tmp_path / f"{doc.stem}.docx")]
+    for cwd, extra in ((tmp_path, {"RHETORIC_PROJECT": str(project)}), (project / "data", {})):
+        out = subprocess.run(
+            command, cwd=cwd, env={**env, **extra}, capture_output=True, text=True, timeout=300
+        )
+        assert out.returncode == 0, out.stderr
+        rows = [json.loads(line) for line in out.stdout.splitlines()]
+        assert [(r["idx"], r["text"], r["label"]) for r in rows] == pipeline and rows
+    env.pop("RHETORIC_PROJECT", None)
+    out = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 2 and f"no dvc.yaml in {tmp_path}" in out.stderr
 
 
 def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:

@@ -100,8 +100,8 @@ def train_model(work: Path, paragraphs) -> None:
     )
     folder = ModelFolder(work / "model")
     folder.root.mkdir()
-    folder.write_card(card)
     save_head(head, folder.head_file)
+    folder.write_card(card)  # names the head's sha256: after the head
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
@@ -61,21 +64,46 @@ def _deprecated_alias(old: str, new: str, command: Callable[..., None]) -> None:
     app.command(old, hidden=True)(alias)
 
 
+# OS errors the user can fix (disk full, permissions, a read-only disk): one line, exit 2.
+_ENVIRONMENT_ERRNOS = {
+    errno.ENOSPC: "free some space and run it again",
+    errno.EDQUOT: "free some space (disk quota) and run it again",
+    errno.EROFS: "the file system is read-only; write somewhere else",
+    errno.EACCES: "check the permissions",
+    errno.EPERM: "check the permissions",
+}
+
+
+def _terminate(signum: int, _frame: Any) -> None:
+    """SIGTERM ends a command like Ctrl-C does: through its `finally` blocks, so the atomic
+    writers remove their temporary files and leave the previous outputs as they were."""
+    raise SystemExit(128 + signum)
+
+
 def _guard(fn, *args, **kwargs) -> None:
-    """Run a command; a RhetoricError becomes a one-line message and exit status 2."""
+    """Run a command; a RhetoricError (or a full disk, a permission error) becomes a one-line
+    message and exit status 2."""
     _setup_logging()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         fn(*args, **kwargs)
     except RhetoricError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
+    except OSError as error:
+        if error.errno not in _ENVIRONMENT_ERRNOS:
+            raise
+        where = f"{error.filename}: " if error.filename else ""
+        typer.echo(f"error: {where}{error.strerror}; {_ENVIRONMENT_ERRNOS[error.errno]}.", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
 def segment(
-    documents: Annotated[Path, typer.Option(help="Folder of <doc_id>.txt documents.")] = Path(
-        "data/documents"
-    ),
+    documents: Annotated[
+        Path, typer.Option(help="Folder of <doc_id>.txt (.html, .pdf, .docx) documents.")
+    ] = Path("data/documents"),
     output: Annotated[Path, typer.Option(help="Paragraph table to write (Parquet).")] = Path(
         "data/paragraphs.parquet"
     ),
@@ -162,6 +190,18 @@ def package(
     _guard(stage.run, model_dir, output, store)
 
 
+@app.command("plots-page")
+def plots_page(
+    output: Annotated[Path, typer.Option(help="Page template to write (.dvc/config names it).")] = Path(
+        "reports/plots_page.html"
+    ),
+) -> None:
+    """Write the page template `dvc plots show` uses, with its chart libraries inline (offline)."""
+    from rhetoric.stages import plots_page as stage
+
+    _guard(stage.run, output)
+
+
 @app.command()
 def evaluate(
     labels: Annotated[
@@ -175,21 +215,27 @@ def evaluate(
             "omitted, score every row of --labels."
         ),
     ] = None,
-    store: Annotated[Path, typer.Option(help="Vector store folder.")] = Path("data/vectors"),
-    model_dir: Annotated[Path, typer.Option(help="Trained model folder.")] = Path("models"),
+    store: Annotated[
+        Path | None, typer.Option(help="Vector store folder (default: data/vectors of the project).")
+    ] = None,
+    model_dir: Annotated[
+        Path | None,
+        typer.Option(help="Trained model folder (default: models/ of the project, as for predict)."),
+    ] = None,
     reports: Annotated[Path, typer.Option(help="Where the stage writes metrics and plots.")] = Path(
         "reports"
     ),
     dev: Annotated[
         Path | None, typer.Option(help="Stage only: a held-out labeled set scored as `dev` in metrics.json.")
     ] = None,
-    params: Params = Path("params.yaml"),
+    params: Annotated[Path | None, typer.Option(help="params.yaml to read (default: the project's).")] = None,
 ) -> None:
     """Score the trained model: on the test split (stage), or on any labeled JSONL."""
     if paragraphs is not None:
         from rhetoric.stages import evaluate as stage
 
-        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params, dev)
+        store, model_dir = store or Path("data/vectors"), model_dir or Path("models")
+        _guard(stage.run, paragraphs, labels, store, model_dir, reports, params or Path("params.yaml"), dev)
     else:
         from rhetoric.stages import score_gold
 
@@ -199,19 +245,27 @@ def evaluate(
 @app.command()
 def predict(
     inputs: Annotated[
-        list[Path], typer.Argument(help=".txt documents, .jsonl rows with 'text', or folders of them.")
+        list[Path],
+        typer.Argument(
+            help="Documents (.txt, .html, .htm, .pdf, .docx), .jsonl rows with 'text', or folders of them."
+        ),
     ],
     output: Annotated[Path | None, typer.Option(help="JSONL to write (default: standard output).")] = None,
     summary: Annotated[Path | None, typer.Option(help="Per-document summary CSV to write.")] = None,
     model: Annotated[
-        Path,
+        Path | None,
         typer.Option(
             help="Trained model folder, or a registry URI such as "
-            "models:/rhetoric-paragraph-classifier@champion."
+            "models:/rhetoric-paragraph-classifier@champion. Default: models/ of the project, the "
+            "nearest folder at or above this one with dvc.yaml, else $RHETORIC_PROJECT.",
+            show_default=False,
         ),
-    ] = Path("models"),
+    ] = None,
     vectors: Annotated[Path | None, typer.Option(help="Vector store to reuse cached vectors from.")] = None,
-    params: Annotated[Path | None, typer.Option(help="params.yaml to check the model against.")] = None,
+    params: Annotated[
+        Path | None,
+        typer.Option(help="params.yaml to check the model against (default: the project's, if any)."),
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Folder for the HTML report (index.html + a page per document).")
     ] = None,
@@ -223,15 +277,17 @@ def predict(
         Path | None,
         typer.Option(help="documents.csv (doc_id, source, date, countries, occasion) for the report."),
     ] = None,
+    gold: Annotated[
+        list[Path] | None,
+        typer.Option(help="Labels JSONL (as data/labels.jsonl) whose labels the report shows; repeatable."),
+    ] = None,
     engine: Engine = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.model.prediction import Outputs
     from rhetoric.stages import predict as stage
 
-    if params is None and Path("params.yaml").is_file():
-        params = Path("params.yaml")
-    outputs = Outputs(output, summary, report, metadata, timeline)
+    outputs = Outputs(output, summary, report, metadata, timeline, tuple(gold or ()))
     _guard(stage.run, inputs, model, vectors, params, outputs, engine.value if engine else None)
 
 
@@ -243,11 +299,14 @@ def annotate(
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     limit: Annotated[int | None, typer.Option(help="Stop after this many labels.")] = None,
     params: Params = Path("params.yaml"),
+    paragraphs: Annotated[
+        Path, typer.Option(help="Paragraph table (when present, only its paragraphs are offered).")
+    ] = Path("data/paragraphs.parquet"),
 ) -> None:
     """Label the unlabeled paragraphs the model is least sure about first (one key each)."""
     from rhetoric.stages import annotate as stage
 
-    _guard(stage.run, predictions, labels, params, limit)
+    _guard(stage.run, predictions, labels, params, limit, paragraphs)
 
 
 tasks = typer.Typer(
@@ -283,11 +342,14 @@ def import_labels(
     fmt: Format = "labelstudio",
     labels: Annotated[Path, typer.Option(help="Labels file to append to.")] = Path("data/labels.jsonl"),
     params: Params = Path("params.yaml"),
+    paragraphs: Annotated[
+        Path, typer.Option(help="Paragraph table the imported rows must match (from `segment`).")
+    ] = Path("data/paragraphs.parquet"),
 ) -> None:
     """Append the labels of a labeling tool's finished annotations to the labels file."""
     from rhetoric.stages import exchange
 
-    _guard(exchange.import_, source, fmt, labels, params)
+    _guard(exchange.import_, source, fmt, labels, params, paragraphs)
 
 
 # Old names, hidden and kept for one release: each runs its new command after a note.

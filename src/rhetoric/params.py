@@ -17,6 +17,7 @@ rhetoric.errors.ParamsError: params.yaml: unknown key train.clasifier. Did you m
 from __future__ import annotations
 
 import difflib
+import math
 import typing
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Self
@@ -79,7 +80,7 @@ _EXPECTED = {
 class Section(BaseModel):
     """One params section: unknown keys are refused, values typed, the result frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     section: ClassVar[str] = ""
 
     @classmethod
@@ -206,7 +207,7 @@ class FineTuneParams(Section):
 
 class TrainParams(Section):
     section: ClassVar[str] = "train"
-    seed: Int = 42
+    seed: Int = Field(default=42, ge=0, le=2**32 - 1)  # numpy's RandomState range
     test_size: Float = Field(default=0.2, ge=0.05, le=0.5)
     cv_folds: Int = Field(default=5, ge=2, le=20)
     classifier: Classifier = "logistic_regression"
@@ -214,6 +215,23 @@ class TrainParams(Section):
     features: tuple[Feature, ...] = Field(default=("embedding",), min_length=1)
     class_weight: Literal["balanced"] | None = "balanced"
     calibration: Literal["sigmoid", "isotonic"] | None = None
+
+    @field_validator("hyperparameters")
+    @classmethod
+    def _values_or_lists_of_values(cls, value: dict[str, Any]) -> dict[str, Any]:
+        for key, item in value.items():
+            values = item if isinstance(item, list | tuple) else [item]
+            if not values:
+                raise ValueError(f"entry {key} is an empty list; give one value or a list of values to try.")
+            for one in values:
+                if not isinstance(one, str | int | float | bool) and one is not None:
+                    raise ValueError(
+                        f"entry {key} must be a value or a list of values (numbers, names), "
+                        f"got {_show(item)}."
+                    )
+                if isinstance(one, float) and not math.isfinite(one):
+                    raise ValueError(f"entry {key} must be a finite number, got {_show(item)}.")
+        return value
 
     def grid(self) -> dict[str, list[Any]]:
         """Hyperparameters as a search grid: a scalar is a one-value list."""
@@ -228,6 +246,9 @@ class EvaluateParams(Section):
 class PredictParams(Section):
     section: ClassVar[str] = "predict"
     low_confidence: Float = Field(default=0.6, gt=0, lt=1)
+    # The report labels every sentence of a multi-sentence paragraph (its evidence); costs
+    # encoding those sentences unless `embed.sentences: true` put them in the vector store.
+    sentence_evidence: Bool = True
 
 
 def parse_labels(raw: Any) -> tuple[str, ...]:
@@ -239,16 +260,63 @@ def parse_labels(raw: Any) -> tuple[str, ...]:
     return tuple(raw)
 
 
+PARAMS_LIMIT = 1024 * 1024  # bytes: params.yaml is a few hundred
+EXPANDED_LIMIT = 100_000  # YAML nodes once aliases are expanded (an "alias bomb" has billions)
+
+
+def expanded_size(
+    node: yaml.Node, sizes: dict[int, int] | None = None, open_: frozenset = frozenset()
+) -> int:
+    """How many nodes a composed YAML document has once its aliases are expanded, computed on
+    the shared graph (never expanded), so a 1 KB alias bomb is measured, not built."""
+    sizes = {} if sizes is None else sizes
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_:
+        return EXPANDED_LIMIT + 1  # a recursive anchor
+    children: list[yaml.Node] = []
+    if isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    inner = open_ | {id(node)}
+    total = 1
+    for child in children:
+        total += expanded_size(child, sizes, inner)
+        if total > EXPANDED_LIMIT:
+            break
+    sizes[id(node)] = total
+    return total
+
+
 def read_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """Load params.yaml as a mapping, with a clear error when it is missing or malformed."""
+    """Load params.yaml as a mapping, with a clear error when it is missing or malformed.
+
+    Its size and its size once YAML aliases are expanded are limited before anything is
+    built from it, so a hostile file cannot exhaust memory (or the error output)."""
+    from rhetoric.errors import DataError
+    from rhetoric.io import read_input_text
+
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise ParamsError(f"{path}: not found; run from the project root or pass --params.")
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: not found; run from the project root or pass --params.") from None
+        text = read_input_text(path, PARAMS_LIMIT, "params files are small")
+    except DataError as error:
+        raise ParamsError(str(error)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        if node is not None and expanded_size(node) > EXPANDED_LIMIT:
+            raise ParamsError(
+                f"{path}: expands to more than {EXPANDED_LIMIT:,} values through YAML aliases (*name); "
+                "write the values out instead of repeating anchors."
+            )
+        loaded = yaml.safe_load(text)
     except yaml.YAMLError as error:
         problem = " ".join(str(error).split())
-        raise ParamsError(f"{path}: not valid YAML: {problem}") from None
+        raise ParamsError(f"{path}: not valid YAML: {problem[:300]}") from None
+    except RecursionError:
+        raise ParamsError(f"{path}: nested too deeply to be params; check its indentation.") from None
     if not isinstance(loaded, dict):
         raise ParamsError(f"{path}: expected a mapping of sections, got {type(loaded).__name__}.")
     return loaded

@@ -1,8 +1,9 @@
 """Reading documents and labels, and matching label rows to paragraphs.
 
-The data contracts: documents are `<doc_id>.txt` files of UTF-8 text; labels are
-JSON lines `{"doc", "text", "label", "secondary"}` matched to their document's
-paragraph by normalized text.
+The data contracts: documents are `<doc_id>.txt` files of UTF-8 text, or `<doc_id>.html`,
+`.htm`, `.pdf`, `.docx` files converted to paragraphs by `formats`; labels are JSON lines
+`{"doc", "text", "label", "secondary"}` matched to their document's paragraph by
+normalized text.
 """
 
 from __future__ import annotations
@@ -15,15 +16,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rhetoric.corpus import formats
 from rhetoric.corpus.segment import normalize_paragraph, paragraph_sha1, segment_document
 from rhetoric.errors import DataError
+from rhetoric.io import decode_text, read_input_bytes, read_input_text, text_lines
 
 if TYPE_CHECKING:  # imported where used: reading one document for `predict` needs no pandas
     import pandas as pd
 
 log = logging.getLogger(__name__)
 
-DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+DOC_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # used with fullmatch: no trailing newline
 PARAGRAPH_COLUMNS = ["doc", "idx", "text", "sha1", "n_tokens"]
 
 
@@ -37,7 +40,7 @@ class SegmentSummary:
 
 
 def check_doc_id(doc_id: str, where: str) -> None:
-    if not DOC_ID.match(doc_id):
+    if not isinstance(doc_id, str) or not DOC_ID.fullmatch(doc_id):
         raise DataError(
             f"{where}: {doc_id!r} is not a valid document id; use letters, digits, '.', '_' "
             "or '-' (starting with a letter or digit), at most 128 characters. Rename the file."
@@ -45,31 +48,30 @@ def check_doc_id(doc_id: str, where: str) -> None:
 
 
 def decode_document(raw: bytes, path: Path | str) -> str:
-    """Decode document bytes as UTF-8 (a BOM is accepted), or say where and how it fails."""
-    if b"\x00" in raw[:8192]:
+    """Decode document bytes as UTF-8 (a BOM is accepted) or BOM-marked UTF-16, or say where
+    and how it fails."""
+    if b"\x00" in raw[:8192] and not raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise DataError(
             f"{path}: looks like a binary file (NUL bytes); documents must be plain UTF-8 text. "
             "Convert it to .txt or remove it from the documents folder."
         )
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
+    text = decode_text(raw, path)
+    if "\x00" in text:
         raise DataError(
-            f"{path}: not valid UTF-8 at byte offset {error.start} "
-            f"(byte 0x{raw[error.start]:02x}). Re-encode it, e.g. "
-            f"`iconv -f WINDOWS-1252 -t UTF-8 {path} -o {path}.utf8`, and replace the file."
-        ) from None
+            f"{path}: contains NUL characters; documents must be plain text. "
+            "Convert it to .txt or remove it from the documents folder."
+        )
+    return text
 
 
 def read_document(path: Path, max_bytes: int) -> str:
-    """Read one document file with the size, binary and encoding checks."""
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise DataError(
-            f"{path}: {size:,} bytes is over the limit of {max_bytes:,} "
-            "(segment.max_document_mb); cut the file into smaller ones or raise the limit in params.yaml."
-        )
-    return decode_document(path.read_bytes(), path)
+    """Read one document file (regular files only, at most `max_bytes`); a .txt file with the
+    binary and encoding checks, another format (`formats.CONVERTED_SUFFIXES`) converted to
+    paragraphs."""
+    raw = read_input_bytes(path, max_bytes, "segment.max_document_mb in params.yaml")
+    if path.suffix.lower() in formats.CONVERTED_SUFFIXES:
+        return formats.document_text(raw, path)
+    return decode_document(raw, path)
 
 
 def paragraph_rows(doc_id: str, text: str) -> list[dict[str, object]]:
@@ -81,12 +83,15 @@ def paragraph_rows(doc_id: str, text: str) -> list[dict[str, object]]:
 
 
 def segment_folder(folder: Path, max_bytes: int) -> tuple[pd.DataFrame, SegmentSummary]:
-    """Every `*.txt` document in `folder` as one paragraph table, sorted by doc id."""
+    """Every document in `folder` (`formats.DOCUMENT_SUFFIXES`) as one paragraph table, in
+    file-name order; two files with one doc id (`a.txt`, `a.pdf`) are refused."""
     if not folder.is_dir():
         raise DataError(f"{folder}: documents folder not found; create it and add .txt files.")
     summary = SegmentSummary()
     rows: list[dict[str, object]] = []
-    for path in sorted(folder.glob("*.txt")):
+    paths = sorted(p for p in folder.iterdir() if formats.is_document(p))
+    formats.check_distinct_ids(paths)
+    for path in paths:
         check_doc_id(path.stem, str(path))
         doc_rows = paragraph_rows(path.stem, read_document(path, max_bytes))
         if not doc_rows:
@@ -97,7 +102,10 @@ def segment_folder(folder: Path, max_bytes: int) -> tuple[pd.DataFrame, SegmentS
         rows.extend(doc_rows)
     summary.paragraphs = len(rows)
     if not rows:
-        raise DataError(f"{folder}: no non-empty .txt documents; add UTF-8 text files.")
+        raise DataError(
+            f"{folder}: no non-empty documents; add UTF-8 .txt files "
+            f"(or {', '.join(formats.CONVERTED_SUFFIXES)})."
+        )
     return paragraph_frame(rows), summary
 
 
@@ -119,6 +127,8 @@ def parse_label_lines(lines: Iterable[str], labels: Sequence[str], source: str) 
             row = json.loads(line)
         except json.JSONDecodeError as error:
             raise DataError(f"{where}: invalid JSON ({error.msg} at column {error.colno}).") from None
+        except RecursionError:
+            raise DataError(f"{where}: invalid JSON (nested too deeply).") from None
         if not isinstance(row, dict):
             raise DataError(f"{where}: expected a JSON object, got {type(row).__name__}.")
         for key in ("doc", "text", "label"):
@@ -166,13 +176,19 @@ def drop_repeated_labels(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 
 def read_labels(path: Path, labels: Sequence[str]) -> pd.DataFrame:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: labels file not found; create it (one JSON row per line).") from None
-    except UnicodeDecodeError as error:
-        raise DataError(f"{path}: not valid UTF-8 at byte offset {error.start}.") from None
-    return parse_label_lines(text.splitlines(), labels, str(path))
+    if not path.exists() and not path.is_symlink():
+        raise DataError(f"{path}: labels file not found; create it (one JSON row per line).")
+    return parse_label_lines(text_lines(read_input_text(path)), labels, str(path))
+
+
+def gold_labels(paths: Sequence[Path], labels: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The label of every paragraph labeled in `paths`, keyed by (doc, normalized text); a
+    later file wins where two disagree (as data/dev/labels.jsonl after data/labels.jsonl)."""
+    gold: dict[tuple[str, str], str] = {}
+    for path in paths:
+        frame = read_labels(path, labels)
+        gold.update(zip(zip(frame["doc"], frame["text"], strict=True), frame["label"], strict=True))
+    return gold
 
 
 def match_labels(paragraphs: pd.DataFrame, labels: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -186,7 +202,7 @@ def match_labels(paragraphs: pd.DataFrame, labels: pd.DataFrame, source: str) ->
         if row.doc not in known_docs:
             raise DataError(
                 f"{source}, line {row.line}: document {row.doc!r} does not exist "
-                f"(expected data/documents/{row.doc}.txt); add it or remove the row."
+                f"(expected data/documents/{row.doc}.txt, .html, .pdf or .docx); add it or remove the row."
             )
     merged = labels.merge(paragraphs, on=["doc", "text"], how="left", indicator=True)
     stale = merged[merged["_merge"] == "left_only"]

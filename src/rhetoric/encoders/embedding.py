@@ -106,11 +106,34 @@ def cpu_supports_bf16() -> bool:
 
 
 def choose_device(device: str) -> str:
-    if device != "auto":
+    """`auto` as cuda or cpu; `cuda` refused with one line where no CUDA GPU is usable."""
+    if device not in ("auto", "cuda"):
         return device
     import torch
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ModelError(
+            "embed.device is cuda, but no CUDA GPU is usable here (torch.cuda.is_available() is "
+            "False); set embed.device to auto or cpu in params.yaml."
+        )
+    return device
+
+
+def load_sentence_transformer(path: str | Path, device: str, **kwargs: Any) -> Any:
+    """sentence-transformers' model from a local folder, or a one-line ModelError naming the
+    folder when it is not a loadable model (a folder of other files, damaged weights)."""
+    from sentence_transformers import SentenceTransformer
+
+    try:
+        return SentenceTransformer(str(path), device=device, local_files_only=True, **kwargs)
+    except Exception as error:  # transformers, safetensors, tokenizers and OS errors alike
+        problem = " ".join(str(error).split())[:200]
+        raise ModelError(
+            f"embed.model: {path} is not a loadable sentence-transformers model "
+            f"({type(error).__name__}: {problem}); point embed.model at a model folder or a cached hub id."
+        ) from None
 
 
 PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of this (Encoder.run)
@@ -139,16 +162,12 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 
 
 def choose_backend(backend: str, device: str) -> str:
-    """`auto` picks bf16 on GPUs and on CPUs with native bf16; elsewhere int8-static
-    (OpenVINO; 1.3x plain fp32 on a 2-core AVX2 CPU without VNNI, 2.5x and more with VNNI)
-    where OpenVINO is installed (a dependency: always, unless removed by hand), else fp32.
-    The embed stage then keeps int8-static only where its quality holds
-    (`factory.settle_auto`)."""
-    if backend != "auto":
-        return backend
-    if choose_torch_backend(device) == "bf16":
-        return "bf16"
-    return "int8-static" if openvino_available() else "fp32"
+    """`auto` picks bf16 on GPUs and on CPUs with native bf16, else the torch fp32 backend:
+    deterministic, and nothing to quantize inside `dvc repro` (quantizing all-mpnet-base-v2
+    to int8-static took 11 minutes on a 2-core CPU, then failed the quality gate).
+    int8-static is opt-in (`embed.backend: int8-static`), checked by
+    `factory.check_int8_static`."""
+    return choose_torch_backend(device) if backend == "auto" else backend
 
 
 def choose_torch_backend(device: str) -> str:
@@ -208,8 +227,6 @@ class Encoder(WindowedEncoder):
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
         self.identity = identity
         self.device = choose_device(device)
         # `auto` here means the best torch backend: this class runs torch only.
@@ -221,7 +238,7 @@ class Encoder(WindowedEncoder):
             import torch
 
             torch.set_num_threads(threads)
-        self.model = SentenceTransformer(identity.path, device=self.device, local_files_only=True)
+        self.model = load_sentence_transformer(identity.path, self.device)
         if self.backend == "bf16":
             import torch
 
@@ -299,11 +316,10 @@ def export_onnx(identity: EmbedderIdentity, path: Path) -> dict[str, Any]:
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from sentence_transformers import SentenceTransformer
 
     # Eager attention traces to the pattern onnxruntime fuses into one Attention op (1.4x faster).
-    model = SentenceTransformer(
-        identity.path, device="cpu", local_files_only=True, model_kwargs={"attn_implementation": "eager"}
+    model = load_sentence_transformer(
+        identity.path, "cpu", model_kwargs={"attn_implementation": "eager"}
     ).eval()
     inputs = list(model.tokenizer.model_input_names)
 

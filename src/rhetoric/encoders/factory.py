@@ -21,7 +21,7 @@ from rhetoric.params import OPENVINO_BACKENDS, TORCH_BACKENDS
 
 log = logging.getLogger(__name__)
 
-# `auto` keeps int8-static only where the quantized model's vectors stay this close to fp32
+# int8-static is kept only where the quantized model's vectors stay this close to fp32
 # (minimum cosine on held-out corpus paragraphs, measured when quantizing).
 MIN_COSINE = 0.99
 
@@ -69,7 +69,10 @@ def prepare_export(
 def load_exported(folder: Path, batch_size: int = 32, threads: int | None = None) -> OnnxEncoder:
     """The encoder of an exported folder (a package's `embedder/`), by the runtime it was
     exported for."""
-    meta = exported_meta(folder)
+    try:
+        meta = exported_meta(folder)
+    except ValueError:
+        meta = None  # a damaged meta: OnnxEncoder reports it in one line
     if meta is not None and meta.get("backend") in OPENVINO_BACKENDS:
         return OpenVinoEncoder(folder, batch_size=batch_size, threads=threads)
     return OnnxEncoder(folder, batch_size=batch_size, threads=threads)
@@ -98,12 +101,13 @@ class EncoderRecipe:
         prepare_export(self.identity, self.backend, self.folder, self.calibration)
 
 
-def settle_auto(recipe: EncoderRecipe, requested: str, folder_for: Callable[[str], Path]) -> EncoderRecipe:
-    """`auto`'s int8-static only where it holds quality: quantize now (once: cached) and
-    read the cosine to fp32 recorded on held-out paragraphs; below MIN_COSINE, the torch
-    backend instead (bf16 or fp32), with its own folder from `folder_for(backend)`.
-    An explicit backend is kept as asked."""
-    if requested != "auto" or recipe.backend not in OPENVINO_BACKENDS or recipe.folder is None:
+def check_int8_static(recipe: EncoderRecipe, folder_for: Callable[[str], Path]) -> EncoderRecipe:
+    """int8-static (opt-in: `auto` never quantizes) only where it holds quality: quantize
+    now (once: cached) and read the cosine to fp32 recorded on held-out paragraphs; below
+    MIN_COSINE, or with too few paragraphs to calibrate, the torch backend instead (bf16 or
+    fp32, with one warning line), with its own folder from `folder_for(backend)`. Any
+    other backend is kept as asked."""
+    if recipe.backend not in OPENVINO_BACKENDS or recipe.folder is None:
         return recipe
     fallback = replace(recipe, backend=choose_torch_backend(recipe.device), calibration=())
     fallback = replace(fallback, folder=folder_for(fallback.backend))
@@ -111,7 +115,7 @@ def settle_auto(recipe: EncoderRecipe, requested: str, folder_for: Callable[[str
     cached = meta is not None and meta["embedder"]["weights_sha256"] == recipe.identity.weights_sha256
     if not cached and len(recipe.calibration) < MIN_CALIBRATION:
         log.warning(
-            "embed: %d paragraphs are too few to calibrate int8-static (%d needed); auto uses %s.",
+            "embed: %d paragraphs are too few to calibrate int8-static (%d needed); using %s instead.",
             len(recipe.calibration),
             MIN_CALIBRATION,
             fallback.backend,
@@ -123,7 +127,7 @@ def settle_auto(recipe: EncoderRecipe, requested: str, folder_for: Callable[[str
         return recipe
     log.warning(
         "embed: int8-static vectors of %s reach cosine %.4f (min) to fp32 on held-out paragraphs, "
-        "below %.2f; auto uses %s instead (set embed.backend: int8-static to keep it).",
+        "below %.2f; using %s instead.",
         recipe.identity.name,
         quality["min"],
         MIN_COSINE,

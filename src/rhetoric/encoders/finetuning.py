@@ -97,12 +97,13 @@ def fine_tune(
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
-    from sentence_transformers import SentenceTransformer
     from tqdm import tqdm
+
+    from rhetoric.encoders.embedding import load_sentence_transformer
 
     torch.manual_seed(recipe.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
-    model = SentenceTransformer(str(base_folder), device=device, local_files_only=True)
+    model = load_sentence_transformer(base_folder, device)
     window = int(model.max_seq_length)
     model.max_seq_length = min(window, recipe.max_tokens)  # for training only, see below
     index = {label: i for i, label in enumerate(label_set)}

@@ -119,11 +119,26 @@ class OnnxEncoder(WindowedEncoder):
     pad_multiple = PAD_MULTIPLE
 
     def __init__(self, folder: Path, batch_size: int = 32, threads: int | None = None) -> None:
-        from tokenizers import Tokenizer
-
-        meta = exported_meta(folder)
+        try:
+            meta = exported_meta(folder)
+        except ValueError:
+            meta = None
         if meta is None:
             raise ModelError(f"{folder}: no exported embedder ({MODEL_FILE}, {META_FILE}); re-export it.")
+        try:
+            self._open(folder, meta, batch_size, threads)
+        except ModelError:
+            raise
+        except Exception as error:  # tokenizers, onnxruntime and a damaged meta raise many kinds
+            problem = " ".join(str(error).split())[:200]
+            raise ModelError(
+                f"{folder}: the exported embedder is damaged ({type(error).__name__}: {problem}); "
+                "re-export it with `dvc repro` (or `rhetoric package`)."
+            ) from None
+
+    def _open(self, folder: Path, meta: dict[str, Any], batch_size: int, threads: int | None) -> None:
+        from tokenizers import Tokenizer
+
         unknown = set(meta["inputs"]) - {"input_ids", "attention_mask", "token_type_ids"}
         if unknown:
             raise ModelError(

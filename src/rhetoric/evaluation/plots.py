@@ -76,22 +76,56 @@ def save_per_class_f1_png(
     plt.close(fig)
 
 
-def save_label_mix_png(mix: pd.DataFrame, path: Path, colours: dict[str, str]) -> None:
-    """Stacked shares of each label per period (rows: period, columns: labels)."""
+def month_tick_step(months: int, most: int = 12) -> int:
+    """Months between ticks: the smallest of 1, 2, 3, 4, 6, 12 (then whole years) that
+    puts at most `most` ticks on a span of `months`.
+
+    >>> [month_tick_step(n) for n in (6, 12, 24, 42, 120, 400)]
+    [1, 1, 2, 4, 12, 36]
+    """
+    for step in (1, 2, 3, 4, 6, 12):
+        if months / step <= most:
+            return step
+    return 12 * -(-months // (12 * most))
+
+
+def label_mix_figure(mix: pd.DataFrame, colours: dict[str, str]):
+    """Stacked shares of each label per month (rows: period "YYYY-MM", columns: labels) on
+    a date axis: bars at their months, so gaps show, and at most twelve ticks aligned to
+    the year, each labeled with month and year, rotated."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4))
-    positions = list(range(len(mix)))
+    import matplotlib.dates as mdates
+
+    months = pd.PeriodIndex(mix.index, freq="M").to_timestamp()
+    fig, ax = plt.subplots(figsize=(9, 4))
     bottom = [0.0] * len(mix)
     for label in mix.columns:
-        ax.bar(positions, mix[label], bottom=bottom, label=label, color=colours.get(label))
+        ax.bar(
+            months, mix[label], width=25, align="edge", bottom=bottom, label=label, color=colours.get(label)
+        )
         bottom = [b + v for b, v in zip(bottom, mix[label], strict=True)]
-    ax.set_xticks(positions, [str(p) for p in mix.index])
+    if len(months):
+        span = (months.max().year - months.min().year) * 12 + months.max().month - months.min().month + 1
+        step = month_tick_step(span)
+        locator = (
+            mdates.MonthLocator(bymonth=range(1, 13, step)) if step <= 12 else mdates.YearLocator(step // 12)
+        )
+        ax.xaxis.set_major_locator(locator)
+        ax.set_xlim(months.min() - pd.Timedelta(days=5), months.max() + pd.Timedelta(days=31))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
+    ax.tick_params(axis="x", rotation=30)
     ax.set_ylim(0, 1)
     ax.set_ylabel("share of paragraphs")
-    ax.set_title("Label mix across documents over time")
-    ax.tick_params(axis="x", rotation=45)
+    ax.set_title("Label mix across documents over time (by month)")
     ax.legend(loc="upper left", bbox_to_anchor=(1, 1), fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def save_label_mix_png(mix: pd.DataFrame, path: Path, colours: dict[str, str]) -> None:
+    """The label mix per month (`label_mix_figure`) as a PNG."""
+    plt = _pyplot()
+    fig = label_mix_figure(mix, colours)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)
     plt.close(fig)

@@ -57,19 +57,76 @@ class Evaluation:
     cv: dict[str, float]
     dev: Scores | None
 
+    dev_file: dict[str, str] | None = None  # path and sha256 of the dev set scored as `dev`
+
     @property
-    def summary(self) -> dict[str, Any]:
-        """metrics.json: test metrics, CV score of the selection, dev metrics."""
-        summary = {"test": self.test.metrics, "cv": self.cv}
+    def summary(self) -> dict[str, float | int]:
+        """metrics.json: the numbers worth a column in `dvc exp show`, one level of dotted
+        keys (`test.f1_macro`, `test.greeting.f1`, `dev.f1_macro`, `cv.f1_macro`)."""
+        summary = {f"cv.{k}": float(v) for k, v in self.cv.items()}
+        summary |= headline_metrics("test", self.test.metrics)
         if self.dev is not None:
-            summary["dev"] = self.dev.metrics
+            summary |= headline_metrics("dev", self.dev.metrics)
         return summary
+
+    @property
+    def all_metrics(self) -> dict[str, float | int]:
+        """`summary` plus per-class precision, recall and support: every number MLflow records."""
+        summary = self.summary
+        for split, scores in (("test", self.test), ("dev", self.dev)):
+            if scores is not None:
+                summary |= per_class_metrics(split, scores.metrics)
+        return summary
+
+    @property
+    def description(self) -> dict[str, Any]:
+        """evaluation.json, beside metrics.json: what was measured (labels, test documents,
+        dev file and its hash) and the per-class details; DVC does not read it as metrics,
+        so none of it widens `dvc exp show`."""
+        described: dict[str, Any] = {
+            "labels": list(self.labels),
+            "test": {
+                "documents": sorted(self.test_rows["doc"].unique().tolist()),
+                "per_class": self.test.metrics["per_class"],
+            },
+        }
+        if self.dev is not None:
+            described["dev"] = {**(self.dev_file or {}), "per_class": self.dev.metrics["per_class"]}
+        return described
+
+
+def headline_metrics(split: str, metrics: dict[str, Any]) -> dict[str, float | int]:
+    """Accuracy, macro-F1, calibration error, count and each label's F1 as `split.key`.
+
+    >>> m = {"accuracy": 0.5, "f1_macro": 0.4, "n": 2, "per_class": {"a": {"f1": 0.4, "support": 1}}}
+    >>> headline_metrics("test", m)
+    {'test.accuracy': 0.5, 'test.f1_macro': 0.4, 'test.n': 2, 'test.a.f1': 0.4}
+    """
+    flat = {
+        f"{split}.{k}": float(metrics[k]) for k in ("accuracy", "f1_macro", "calibration_ece") if k in metrics
+    }
+    flat[f"{split}.n"] = int(metrics["n"])
+    return flat | {f"{split}.{label}.f1": float(m["f1"]) for label, m in metrics["per_class"].items()}
+
+
+def per_class_metrics(split: str, metrics: dict[str, Any]) -> dict[str, float | int]:
+    """Each label's precision, recall and support as `split.label.key` (MLflow only)."""
+    return {
+        f"{split}.{label}.{key}": m[key]
+        for label, m in metrics["per_class"].items()
+        for key in ("precision", "recall", "support")
+    }
 
 
 def evaluate_model(
-    labeler: Labeler, labeled: pd.DataFrame, dev: pd.DataFrame | None, bins: int
+    labeler: Labeler,
+    labeled: pd.DataFrame,
+    dev: pd.DataFrame | None,
+    bins: int,
+    dev_file: dict[str, str] | None = None,
 ) -> Evaluation:
-    """Score the model on its card's test documents of `labeled` and on `dev` (never trained on)."""
+    """Score the model on its card's test documents of `labeled` and on `dev` (never trained on,
+    read from `dev_file`: its path and sha256, recorded in evaluation.json)."""
     test = labeled[labeled["doc"].isin(labeler.card.test_docs)].reset_index(drop=True)
     scores = score(labeler, test["text"], test["label"], bins)
     predictions = scores.predictions.copy()
@@ -78,7 +135,7 @@ def evaluate_model(
     selection = labeler.card.selection
     cv = {"f1_macro": selection["cv_f1_macro"], "f1_macro_std": selection["cv_f1_macro_std"]}
     dev_scores = None if dev is None else score(labeler, dev["text"], dev["label"], bins)
-    return Evaluation(labeler.labels, scores, test, predictions, cv, dev_scores)
+    return Evaluation(labeler.labels, scores, test, predictions, cv, dev_scores, dev_file)
 
 
 def write_reports(evaluation: Evaluation, reports: Path) -> list[Path]:
@@ -90,6 +147,7 @@ def write_reports(evaluation: Evaluation, reports: Path) -> list[Path]:
     metrics, predictions = evaluation.test.metrics, evaluation.predictions
     confusion = confusion_table(predictions["actual"], predictions["predicted"], evaluation.labels)
     write_json(reports / "metrics.json", evaluation.summary)
+    write_json(reports / "evaluation.json", evaluation.description)
     plots = reports / "plots"
     write_csv(plots / "confusion.csv", confusion_pairs(predictions))
     write_csv(plots / "reliability.csv", evaluation.test.reliability)
@@ -106,7 +164,14 @@ def write_reports(evaluation: Evaluation, reports: Path) -> list[Path]:
     wrong = predictions[predictions["actual"] != predictions["predicted"]]
     write_jsonl(reports / "misclassified.jsonl", wrong.to_dict("records"))
     return [
-        reports / name for name in ("metrics.json", "confusion.png", "reliability.png", "misclassified.jsonl")
+        reports / name
+        for name in (
+            "metrics.json",
+            "evaluation.json",
+            "confusion.png",
+            "reliability.png",
+            "misclassified.jsonl",
+        )
     ]
 
 

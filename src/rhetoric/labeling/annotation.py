@@ -13,8 +13,12 @@ from typing import Any
 
 from rhetoric.corpus.segment import normalize_paragraph
 from rhetoric.errors import DataError
-from rhetoric.io import atomic_open
+from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines
 from rhetoric.model.labeler import LabeledParagraph
+
+# Label Studio: the controls' names in label_studio.xml, which the tasks and imports use.
+LABEL_CONTROL, SECONDARY_CONTROL = "label", "secondary"
+LABEL_STUDIO_CONFIG = Path(__file__).with_name("label_studio.xml")
 
 
 def uncertainty(scores: dict[str, float]) -> float:
@@ -41,26 +45,86 @@ def read_labeling_queue(
 
     if not predictions.is_file():
         raise DataError(f"{predictions}: no predictions yet; run `dvc repro` first.")
-    rows = [json.loads(line) for line in predictions.read_text(encoding="utf-8").splitlines() if line]
-    for number, row in enumerate(rows, start=1):  # each row must be predict's LabeledParagraph
-        LabeledParagraph.from_row(row, f"{predictions}, line {number}")
+    rows = []
+    for number, line in enumerate(text_lines(read_input_text(predictions)), start=1):
+        if not line.strip():
+            continue
+        where = f"{predictions}, line {number}"
+        try:
+            row = json.loads(line)
+        except (json.JSONDecodeError, RecursionError):
+            raise DataError(f"{where}: invalid JSON; re-run `rhetoric predict`.") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise DataError(f"{where}: each row needs a string field 'text'; re-run `rhetoric predict`.")
+        LabeledParagraph.from_row(row, where)  # each row must be predict's LabeledParagraph
+        rows.append(row)
     existing = read_labels(labels_file, labels) if labels_file.is_file() else None
     done = set() if existing is None else set(zip(existing["doc"], existing["text"], strict=True))
     return rows, queue_for_labeling(rows, done)
 
 
 def append_label(path: Path, row: dict[str, Any]) -> None:
-    """Append one label row and force it to disk, so Ctrl-C or a crash loses nothing."""
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+    """Append one label row and force it to disk, so Ctrl-C or a crash loses nothing. A file
+    whose last line has no final newline (edited by hand) gets one first: the new row must
+    not be glued onto it."""
+    check_output_target(path)
+    line = json.dumps(row, ensure_ascii=False) + "\n"
+    with open(path, "ab") as handle:
+        if handle.tell() > 0:
+            with open(path, "rb") as existing:
+                existing.seek(-1, os.SEEK_END)
+                if existing.read(1) != b"\n":
+                    line = "\n" + line
+        handle.write(line.encode("utf-8"))
         handle.flush()
         os.fsync(handle.fileno())
 
 
+def known_paragraphs(paragraphs_file: Path) -> set[tuple[str, str]]:
+    """(doc, text) of every paragraph in the paragraph table, or a DataError saying how to make it."""
+    if not paragraphs_file.is_file():
+        raise DataError(
+            f"{paragraphs_file}: no paragraph table to check label rows against; run `dvc repro` "
+            "(the segment stage) first, or name it with --paragraphs."
+        )
+    import pandas as pd
+
+    try:
+        frame = pd.read_parquet(paragraphs_file, columns=["doc", "text"])
+    except Exception as error:  # pyarrow raises several kinds for a damaged or foreign file
+        raise DataError(
+            f"{paragraphs_file}: not a paragraph table ({type(error).__name__}); run `dvc repro`."
+        ) from None
+    return set(zip(frame["doc"], frame["text"], strict=True))
+
+
+def check_rows_match(rows: Sequence[dict[str, Any]], known: set[tuple[str, str]], source: str) -> None:
+    """Every label row names an existing document and the text of one of its paragraphs
+    (the promise `rhetoric tasks import` makes before it appends anything)."""
+    docs = {doc for doc, _ in known}
+    for number, row in enumerate(rows, start=1):
+        where = f"{source}, labeled row {number}"
+        if row["doc"] not in docs:
+            raise DataError(
+                f"{where}: document {row['doc']!r} does not exist (expected data/documents/"
+                f"{row['doc']}.txt); fix the row or add the document and run `dvc repro`. "
+                "Nothing was appended."
+            )
+        if (row["doc"], row["text"]) not in known:
+            raise DataError(
+                f"{where}: text matches no paragraph of {row['doc']!r} (starts {row['text'][:60]!r}); "
+                "the document was probably edited. Fix the row; nothing was appended."
+            )
+
+
 def remove_last_label(path: Path, row: dict[str, Any]) -> bool:
     """Undo: drop the last line if it is `row` (rewritten atomically); False if it is not."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    if not lines or json.loads(lines[-1]) != row:
+    lines = read_input_text(path).splitlines(keepends=True)
+    try:
+        last = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return False
+    if last != row:
         return False
     with atomic_open(path) as handle:
         handle.writelines(lines[:-1])
@@ -80,7 +144,7 @@ def to_label_studio(rows: Iterable[dict[str, Any]], model_version: str) -> list[
                     "score": round(max(r["scores"].values()), 6) if "scores" in r else None,
                     "result": [
                         {
-                            "from_name": "label",
+                            "from_name": LABEL_CONTROL,
                             "to_name": "text",
                             "type": "choices",
                             "value": {"choices": [r["label"]]},
@@ -98,17 +162,63 @@ def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> list[di
         raise DataError(f"{source}: expected a Label Studio JSON export (a list of tasks).")
     rows = []
     for number, task in enumerate(tasks, start=1):
+        where = f"{source}, task {number}"
         data = task.get("data", {}) if isinstance(task, dict) else {}
-        annotations = [a for a in task.get("annotations", []) if not a.get("was_cancelled")] if data else []
+        if not isinstance(data, dict):
+            raise DataError(f"{where}: 'data' must be an object with 'doc' and 'text'.")
+        annotations = _objects(task.get("annotations", []) if data else [], "annotations", where)
+        annotations = [a for a in annotations if not a.get("was_cancelled")]
         if not annotations:
             continue
-        choices = [
-            c for res in annotations[-1].get("result", []) for c in res.get("value", {}).get("choices", [])
-        ]
-        rows.append(
-            _label_row(data.get("doc"), data.get("text"), choices, labels, f"{source}, task {number}")
-        )
+        results = _objects(annotations[-1].get("result", []), "result", where)
+        choices = annotation_choices(results, where)
+        rows.append(_label_row(data.get("doc"), data.get("text"), choices, labels, where))
     return rows
+
+
+def _objects(value: Any, name: str, where: str) -> list[dict[str, Any]]:
+    """`value` as a list of JSON objects, or a DataError naming the field."""
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise DataError(f"{where}: '{name}' must be a list of objects, as Label Studio exports it.")
+    return value
+
+
+def annotation_choices(results: list[dict[str, Any]], where: str = "annotation") -> list[str]:
+    """The label, then the secondary labels, of one Label Studio annotation's results: from
+    the controls `label` and `secondary` of label_studio.xml (a secondary repeating the label
+    is dropped); results without control names give their choices in order. A result whose
+    `value.choices` is not a list is a DataError naming `where`.
+
+    >>> annotation_choices([{"from_name": "secondary", "value": {"choices": ["other", "greeting"]}},
+    ...                     {"from_name": "label", "value": {"choices": ["greeting"]}}])
+    ['greeting', 'other']
+    """
+
+    def choices_of(result: dict[str, Any]) -> list[Any]:
+        value = result.get("value", {})
+        found = value.get("choices", []) if isinstance(value, dict) else None
+        if not isinstance(found, list):
+            raise DataError(f"{where}: 'value.choices' must be a list of labels.")
+        return found
+
+    def chosen(name: str | None) -> list[Any]:
+        picked = (r for r in results if name is None or r.get("from_name") == name)
+        return [c for r in picked for c in choices_of(r)]
+
+    if not any(r.get("from_name") in (LABEL_CONTROL, SECONDARY_CONTROL) for r in results):
+        return chosen(None)
+    label = chosen(LABEL_CONTROL)
+    secondary = [c for c in chosen(SECONDARY_CONTROL) if c not in label]
+    return [*label, *secondary] if label else []
+
+
+def label_studio_choices(config: Path = LABEL_STUDIO_CONFIG) -> list[str]:
+    """The labels the Label Studio config offers for the control `label`, in order."""
+    from xml.etree import ElementTree
+
+    view = ElementTree.parse(config).getroot()
+    control = next(c for c in view.iter("Choices") if c.get("name") == LABEL_CONTROL)
+    return [choice.get("value", "") for choice in control.iter("Choice")]
 
 
 def to_doccano(rows: Iterable[dict[str, Any]], fmt: str) -> str:
@@ -142,28 +252,39 @@ def from_doccano(text: str, fmt: str, labels: Sequence[str], source: str) -> lis
     """Label rows from a doccano export (JSONL with `label` list, or CSV with `label`)."""
     rows = []
     if fmt == "jsonl":
-        for number, line in enumerate(text.splitlines(), start=1):
+        for number, line in enumerate(text_lines(text), start=1):
             if not line.strip():
                 continue
             try:
                 item = json.loads(line)
             except json.JSONDecodeError as error:
                 raise DataError(f"{source}, line {number}: invalid JSON ({error.msg}).") from None
+            except RecursionError:
+                raise DataError(f"{source}, line {number}: invalid JSON (nested too deeply).") from None
+            if not isinstance(item, dict):
+                raise DataError(f"{source}, line {number}: expected a JSON object with 'text' and 'label'.")
             choices = item.get("label", [])
             choices = [choices] if isinstance(choices, str) else choices
             rows.append(
                 _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
             )
     else:
-        for number, item in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            choices = [item["label"]] if item.get("label") else []
-            rows.append(
-                _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
-            )
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        try:
+            for number, item in enumerate(reader, start=2):
+                label = item.get("label")
+                choices = [label] if isinstance(label, str) and label else []
+                rows.append(
+                    _label_row(item.get("doc"), item.get("text"), choices, labels, f"{source}, line {number}")
+                )
+        except csv.Error as error:
+            raise DataError(f"{source}, line {reader.line_num}: not valid CSV ({error}).") from None
     return [r for r in rows if r is not None]
 
 
-def _label_row(doc: Any, text: Any, choices: list[str], labels: Sequence[str], where: str) -> dict | None:
+def _label_row(doc: Any, text: Any, choices: Any, labels: Sequence[str], where: str) -> dict | None:
+    if not isinstance(choices, list) or not all(isinstance(c, str) for c in choices):
+        raise DataError(f"{where}: the label must be a name or a list of names, got {choices!r:.60}.")
     if not choices:
         return None
     if not doc or not isinstance(text, str):
@@ -199,6 +320,8 @@ def parse_tasks(text: str, fmt: str, labels: Sequence[str], source: str) -> list
         tasks = json.loads(text)
     except json.JSONDecodeError as error:
         raise DataError(f"{source}: invalid JSON ({error.msg} at line {error.lineno}).") from None
+    except RecursionError:
+        raise DataError(f"{source}: invalid JSON (nested too deeply).") from None
     return from_label_studio(tasks, labels, source)
 
 

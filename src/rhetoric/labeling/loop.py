@@ -8,6 +8,7 @@ or to take back (`remove`), and the command's thin shell does the writing.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -92,21 +93,58 @@ def context_of(rows: Iterable[dict[str, Any]]) -> dict[tuple[str, int], str]:
     return {(r.get("doc", ""), int(r.get("idx", 0))): r["text"] for r in rows}
 
 
-def screen(session: Session, context: Mapping[tuple[str, int], str]) -> str:
-    """The terminal screen for the current paragraph (styled text; the shell prints it)."""
+CONTEXT_LINES = 2  # lines of the paragraphs before and after the current one
+
+
+def wrap(text: str, width: int, indent: str = "", max_lines: int | None = None) -> str:
+    """`text` wrapped at word boundaries to `width` columns (a word longer than a line is cut
+    only then), continuation lines indented under the first; cut to `max_lines` with "...".
+
+    >>> print(wrap("  before: the time has come to act together", 24, "          ", 2))
+      before: the time has
+              come to ...
+    """
+    return "\n".join(
+        textwrap.wrap(
+            text,
+            width=max(width, len(indent) + 10),
+            subsequent_indent=indent,
+            max_lines=max_lines,
+            placeholder=" ...",
+            break_on_hyphens=False,
+        )
+    )
+
+
+def screen(session: Session, context: Mapping[tuple[str, int], str], width: int = 80) -> str:
+    """The terminal screen for the current paragraph (styled text; the shell prints it),
+    wrapped at word boundaries to `width` columns; neighbours shortened to `CONTEXT_LINES`."""
     row = session.current
     doc, idx = row.get("doc", ""), int(row.get("idx", 0))
     where = f"[{session.position + 1}/{len(session.queue)}] {doc} ¶{idx}"
     header = f"{where}  uncertainty {uncertainty(row['scores']):.2f}"
     lines = [click.style(header, bold=True)]
     if (doc, idx - 1) in context:
-        lines.append(click.style(f"  before: {context[(doc, idx - 1)]}", dim=True))
-    lines.append("\n" + click.style(row["text"], bold=True) + "\n")
+        before = wrap(f"  before: {context[(doc, idx - 1)]}", width, " " * 10, CONTEXT_LINES)
+        lines.append(click.style(before, dim=True))
+    lines.append("\n" + click.style(wrap(row["text"], width), bold=True) + "\n")
     if (doc, idx + 1) in context:
-        lines.append(click.style(f"  after: {context[(doc, idx + 1)]}", dim=True))
+        after = wrap(f"  after: {context[(doc, idx + 1)]}", width, " " * 9, CONTEXT_LINES)
+        lines.append(click.style(after, dim=True))
     guess = ", ".join(f"{label} {p:.2f}" for label, p in sorted(row["scores"].items(), key=lambda x: -x[1]))
-    lines.append(f"\nmodel: {guess}")
+    lines.append("\n" + wrap(f"model: {guess}", width, "       "))
     keys = session.keys.items()
     options = "  ".join(click.style(f"[{k}] {v}", fg=COLOURS.get(v)) for k, v in keys if k.isdigit())
     lines.append(f"{options}  [s] skip  [u] undo  [q] quit")
     return "\n".join(lines)
+
+
+def farewell(labeled: int, labels_file: str) -> str:
+    """The line `annotate` ends with: what was saved and what to do next, or that nothing was.
+
+    >>> farewell(0, "labels.jsonl")
+    'Nothing labeled; labels.jsonl is unchanged.'
+    """
+    if not labeled:
+        return f"Nothing labeled; {labels_file} is unchanged."
+    return f"{labeled} paragraph(s) labeled and saved to {labels_file}; run `dvc repro` to retrain."

@@ -5,7 +5,8 @@ model trained on int8-static vectors, the store's quantized OpenVINO embedder, c
 that predict computes exactly the vectors the head was trained on) and,
 when the head is linear (the default embedding + TF-IDF logistic regression), the head
 as plain arrays (`head.json`, `head.npz`). `export.json` records the sha256 of the skops
-head it was made from; `Labeler.load(..., exported=True)` uses the package only while
+head it was made from and of every file in the package (checked as each is loaded);
+`Labeler.load(..., exported=True)` uses the package only while
 that still matches, so a retrained model is never labeled through a stale package
 (`model.folder` names the files).
 """
@@ -18,7 +19,7 @@ from typing import Any
 
 from rhetoric.encoders.onnx_encoder import export_folder, exported_meta
 from rhetoric.errors import ModelError
-from rhetoric.io import atomic_folder, file_sha256, write_json
+from rhetoric.io import atomic_folder, write_json
 from rhetoric.model.folder import ModelFolder, Package
 from rhetoric.model.linear_head import LinearHead
 from rhetoric.model.sklearn_head import load_head
@@ -50,11 +51,11 @@ def export_model(model_dir: Path, output: Path, store: Path | None = None) -> di
     """Write the package for the model in `model_dir` to `output` (replaced atomically);
     `store` is the vector store root, needed for a model trained on int8-static vectors."""
     folder = ModelFolder(model_dir)
-    card = folder.read_card()
+    card, head_file, head_sha256 = folder.card_and_head()
     identity = folder.encoder_identity(card)
-    linear = LinearHead.from_pipeline(load_head(folder.head_file))
+    linear = LinearHead.from_pipeline(load_head(head_file))
     manifest = {
-        "head_sha256": file_sha256(folder.head_file),
+        "head_sha256": head_sha256,
         "linear_head": linear is not None,
         "embedder_backend": onnx_backend_for(card.embed_params.backend),
         "embedder": identity.to_dict(),
@@ -75,5 +76,6 @@ def export_model(model_dir: Path, output: Path, store: Path | None = None) -> di
             export_folder(identity, package.embedder, manifest["embedder_backend"])
         if linear is not None:
             linear.save(work)
+        manifest["files"] = package.file_hashes()
         write_json(package.manifest_file, manifest)
     return manifest

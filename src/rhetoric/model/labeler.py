@@ -17,6 +17,7 @@ what lets `rhetoric predict` answer in about a second.
 
 from __future__ import annotations
 
+import concurrent.futures
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,10 @@ Lookup = Callable[[Sequence[str]], list]
 # Texts -> unit vectors, one row per text.
 Vectorize = Callable[[Sequence[str]], np.ndarray]
 SCORE_DIGITS = 6  # probabilities are written with this many decimals
+# Longest text labeled as one paragraph: a paragraph of a speech is a few thousand characters;
+# the TF-IDF and windowed-embedding cost grows with length, and one 4.5 MB "paragraph" held a
+# serving worker for minutes. Longer texts are refused, saying so.
+MAX_TEXT_CHARS = 100_000
 
 
 class TextEncoder(Protocol):
@@ -103,7 +108,12 @@ class LabeledParagraph:
         from rhetoric.errors import DataError
 
         scores = row.get("scores")
-        if not isinstance(row.get("label"), str) or not isinstance(scores, dict) or not scores:
+        if (
+            not isinstance(row.get("label"), str)
+            or not isinstance(scores, dict)
+            or not scores
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values())
+        ):
             raise DataError(
                 f"{where}: needs 'label' and 'scores' as `rhetoric predict` writes them; re-run it."
             )
@@ -112,6 +122,20 @@ class LabeledParagraph:
     def to_dict(self) -> dict[str, Any]:
         """The written form: scores rounded to SCORE_DIGITS decimals."""
         return {"label": self.label, "scores": {k: round(v, SCORE_DIGITS) for k, v in self.scores.items()}}
+
+
+def check_texts(texts: Sequence[Any]) -> None:
+    """Every text is a string of at most MAX_TEXT_CHARS characters, or a DataError naming it."""
+    from rhetoric.errors import DataError
+
+    for number, text in enumerate(texts, start=1):
+        if not isinstance(text, str):
+            raise DataError(f"text {number} of the batch is {type(text).__name__}, not a string; give text.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise DataError(
+                f"text {number} of the batch has {len(text):,} characters, over the limit of "
+                f"{MAX_TEXT_CHARS:,} per paragraph; split it into paragraphs (blank lines) first."
+            )
 
 
 def score_columns(labels: Sequence[str]) -> list[str]:
@@ -153,7 +177,22 @@ def model_encoder(
     if packaged:
         from rhetoric.encoders.factory import load_exported
 
-        encoder = load_exported(folder.package.embedder, threads=threads)
+        manifest = folder.current_package()
+        if manifest is None:
+            raise ModelError(
+                f"{folder.package.root}: the package changed while loading; run the command again."
+            )
+        # Hashing the ONNX graph (hundreds of MB) takes about as long as loading it, so both
+        # run at once (hashlib releases the GIL); the encoder is returned only once verified,
+        # and a changed file is reported as such even when loading it failed too.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            verified = pool.submit(folder.package.verify, manifest, True)
+            try:
+                encoder = load_exported(folder.package.embedder, threads=threads)
+            except ModelError:
+                verified.result()
+                raise
+            verified.result()
         if encoder.identity.weights_sha256 != card.embedder.weights_sha256:
             raise ModelError(
                 f"{folder.package.embedder}: exported from other weights than the model was trained "
@@ -208,7 +247,7 @@ class Labeler:
         Nothing is cached anywhere else: without either, such a model is refused.
         """
         folder = ModelFolder(Path(model_dir))
-        card = folder.read_card()
+        card, head_file, _ = folder.card_and_head()
         lookup = None
         if store is not None:
             from rhetoric.vectors import VectorStore
@@ -231,7 +270,7 @@ class Labeler:
             return cls(encoder, LinearHead.load(folder.package.root), card, lookup)
         from rhetoric.model.sklearn_head import load_head
 
-        return cls(encoder, PipelineHead(load_head(folder.head_file), card.uses_sentences), card, lookup)
+        return cls(encoder, PipelineHead(load_head(head_file), card.uses_sentences), card, lookup)
 
     def check_compatible(self, labels: Sequence[str], embed_model: str | None = None) -> None:
         """Refuse to mix a model with params it was not trained for."""
@@ -266,6 +305,7 @@ class Labeler:
         """Probabilities of the whitespace-normalized texts, columns in `self.labels` order."""
         if not len(texts):
             return np.zeros((0, len(self.labels)))
+        check_texts(texts)
         texts = [normalize_paragraph(t) for t in texts]
         proba = self.head.predict_proba(texts, lambda batch: self.vectors_for(batch, lookup))
         return proba[:, self.order]

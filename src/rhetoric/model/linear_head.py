@@ -184,22 +184,62 @@ class LinearHead:
 
     @classmethod
     def load(cls, folder: Path) -> LinearHead:
+        """The head saved in `folder`; a one-line ModelError naming the file when anything in
+        it is missing, of the wrong type or shape, or not a finite number."""
+        json_file, arrays_file = folder / JSON_FILE, folder / ARRAYS_FILE
+
+        def fail(path: Path, problem: str) -> ModelError:
+            return ModelError(
+                f"{path}: the exported head is damaged ({problem}); re-export it with `dvc repro` "
+                "(or `rhetoric package`)."
+            )
+
         try:
-            meta = json.loads((folder / JSON_FILE).read_text(encoding="utf-8"))
-            with np.load(folder / ARRAYS_FILE, allow_pickle=False) as arrays:
-                idf, coef, intercept = arrays["idf"], arrays["coef"], arrays["intercept"]
-        except (OSError, KeyError, ValueError) as error:
-            raise ModelError(
-                f"{folder}: the exported head is unreadable ({error}); re-export it with `dvc repro`."
-            ) from None
-        return cls(
-            classes=list(meta["classes"]),
-            dimension=int(meta["dimension"]),
-            vocabulary={term: column for column, term in enumerate(meta["terms"])},
-            idf=idf,
-            coef=coef,
-            intercept=intercept,
-            token_pattern=meta["token_pattern"],
-            ngram_range=(int(meta["ngram_range"][0]), int(meta["ngram_range"][1])),
-            sublinear_tf=bool(meta["sublinear_tf"]),
-        )
+            meta = json.loads(json_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError) as error:
+            raise fail(json_file, type(error).__name__) from None
+        try:
+            with np.load(arrays_file, allow_pickle=False) as arrays:
+                idf, coef, intercept = (np.asarray(arrays[k]) for k in ("idf", "coef", "intercept"))
+        except (OSError, KeyError, ValueError, EOFError) as error:
+            raise fail(arrays_file, f"{type(error).__name__}: {error}") from None
+        try:
+            head = cls(
+                classes=[str(c) for c in _typed(meta["classes"], list)],
+                dimension=int(_typed(meta["dimension"], int)),
+                vocabulary={str(term): column for column, term in enumerate(_typed(meta["terms"], list))},
+                idf=idf,
+                coef=coef,
+                intercept=intercept,
+                token_pattern=_typed(meta["token_pattern"], str),
+                ngram_range=(int(meta["ngram_range"][0]), int(meta["ngram_range"][1])),
+                sublinear_tf=bool(_typed(meta["sublinear_tf"], bool)),
+            )
+            re.compile(head.token_pattern)
+        except (KeyError, IndexError, TypeError, ValueError, re.error) as error:
+            raise fail(json_file, f"{type(error).__name__}: {error}") from None
+        problem = head.shape_problem()
+        if problem:
+            raise fail(arrays_file, problem)
+        return head
+
+    def shape_problem(self) -> str:
+        """What is inconsistent between the arrays and the metadata, or "" when nothing is."""
+        rows = 1 if len(self.classes) == 2 else len(self.classes)
+        width = self.dimension + len(self.vocabulary)
+        expected = {"coef": (rows, width), "intercept": (rows,), "idf": (len(self.vocabulary),)}
+        for name, shape in expected.items():
+            array = getattr(self, name)
+            if array.dtype.kind not in "fiu" or array.shape != shape:
+                return f"{name} has shape {array.shape} ({array.dtype}), expected {shape} of numbers"
+            if not np.isfinite(array).all():
+                return f"{name} holds NaN or infinite values"
+        if len(self.classes) < 2 or self.dimension < 0 or not 1 <= self.ngram_range[0] <= self.ngram_range[1]:
+            return "classes, dimension or ngram_range out of range"
+        return ""
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+    return value

@@ -118,8 +118,23 @@ def search_grid(params: TrainParams) -> dict[str, list[Any]]:
                 f"params.yaml: train.hyperparameters.{key} is not a parameter of "
                 f"{params.classifier}; valid: {', '.join(sorted(probe))}."
             )
+        for value in values:
+            check_hyperparameter(params, key, value)
         grid[f"classifier__{key}"] = values
     return grid
+
+
+def check_hyperparameter(params: TrainParams, key: str, value: Any) -> None:
+    """scikit-learn's own check of one value (type and range), as a one-line ParamsError
+    before any fitting: `C: -1` is refused here, not as a traceback from the search."""
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    probe = build_classifier(params).set_params(**{key: value})
+    try:
+        probe._validate_params()
+    except InvalidParameterError as error:
+        problem = " ".join(str(error).split())
+        raise ParamsError(f"params.yaml: train.hyperparameters.{key}: {problem}") from None
 
 
 def fit_selected(
@@ -175,11 +190,63 @@ def _plain(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def save_head(head: Any, path: Path) -> None:
+def head_bytes(head: Any) -> bytes:
+    """The head as skops bytes that depend only on its content (`canonical_skops`)."""
     import skops.io as sio
 
+    return canonical_skops(sio.dumps(head))
+
+
+def save_head(head: Any, path: Path) -> None:
     with atomic_path(path) as tmp:
-        sio.dump(head, tmp)
+        tmp.write_bytes(head_bytes(head))
+
+
+def canonical_skops(raw: bytes) -> bytes:
+    """skops bytes made deterministic: skops names objects and array files by their memory
+    address (`id()`) and stamps zip entries with the time, so the same model saved twice
+    differs. Ids are renumbered in order of first appearance in the schema, array files
+    named after their new ids, entries stamped 1980-01-01; loading is unchanged (ids only
+    mark which objects are shared). Then a retrained, identical model has identical bytes,
+    and the package made from it stays current."""
+    import io
+    import json
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+        schema = json.loads(archive.read("schema.json"))
+        arrays = {name: archive.read(name) for name in archive.namelist() if name != "schema.json"}
+    ids: dict[int, int] = {}
+    files: dict[str, str] = {}
+
+    def renumber(node: Any) -> Any:
+        if isinstance(node, list):
+            return [renumber(value) for value in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "__id__" and isinstance(value, int):
+                value = ids.setdefault(value, len(ids) + 1)
+            elif key == "file" and isinstance(value, str) and value in arrays:
+                value = files.setdefault(value, f"{len(files) + 1:06d}.npy")
+            else:
+                value = renumber(value)
+            out[key] = value
+        return out
+
+    canonical = renumber(schema)
+    if set(files) != set(arrays):
+        return raw  # a layout this function does not know: keep skops' own bytes
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        entries = [(new, arrays[old]) for old, new in sorted(files.items(), key=lambda item: item[1])]
+        entries.append(("schema.json", json.dumps(canonical, indent=2).encode("utf-8")))
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
 
 
 def schema_types(path: Path) -> set[str]:
@@ -226,3 +293,31 @@ def load_head(path: Path) -> Any:
             "It was not made by rhetoric's train stage or has been tampered with; it was not loaded."
         )
     return sio.load(path, trusted=sorted(found))
+
+
+def head_content_sha256(path: Path) -> str:
+    """A hash of what a skops file holds, equal for two saves of the same head.
+
+    The file's own bytes are not: skops names each array member and numbers each node
+    (`__id__`) by the object's `id()`, and zip headers carry times. This hashes the schema
+    with every member name replaced by the hash of that member's bytes and the node ids
+    renumbered in order of appearance (which keeps shared references shared).
+    """
+    import hashlib
+    import re
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = archive.read("schema.json").decode("utf-8")
+            for name in archive.namelist():
+                if name != "schema.json":
+                    digest = hashlib.sha256(archive.read(name)).hexdigest()
+                    schema = schema.replace(f'"{name}"', f'"{digest}"')
+    except (OSError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+        raise ModelError(f"{path}: not a readable skops file ({error}); `dvc repro` retrains it.") from None
+    order: dict[str, int] = {}
+    schema = re.sub(
+        r'"__id__": (\d+)', lambda m: f'"__id__": {order.setdefault(m.group(1), len(order))}', schema
+    )
+    return hashlib.sha256(schema.encode("utf-8")).hexdigest()

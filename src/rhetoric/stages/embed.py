@@ -17,7 +17,7 @@ from rhetoric.encoders.embedding import (
     resolve_model,
     store_key,
 )
-from rhetoric.encoders.factory import EncoderRecipe, settle_auto
+from rhetoric.encoders.factory import EncoderRecipe, check_int8_static
 from rhetoric.encoders.openvino_encoder import calibration_for
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
@@ -42,12 +42,12 @@ def run(
     backend = choose_backend(params.backend, device)
     table = pd.read_parquet(paragraphs, columns=["sha1", "text"])
     texts = texts_to_embed(table, params.sentences)
-    # int8-static quantizes the encoder on corpus paragraphs the first time (cached after);
-    # `auto` keeps it only where it holds quality. Each backend has its own store.
+    # int8-static (opt-in) quantizes the encoder on corpus paragraphs the first time (cached
+    # after) and is kept only where it holds quality. Each backend has its own store.
     folder = partial(encoder_folder, store, identity)
     calibration = calibration_for(backend, zip(table["sha1"], table["text"], strict=True))
     recipe = EncoderRecipe(identity, device, backend, params.batch_size, folder(backend), calibration)
-    recipe = settle_auto(recipe, params.backend, folder)
+    recipe = check_int8_static(recipe, folder)
     key = store_key(identity, recipe.backend)
     vectors = VectorStore(store, key)
     elsewhere = None

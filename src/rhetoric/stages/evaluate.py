@@ -9,6 +9,7 @@ import pandas as pd
 
 from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.evaluation.results import describe, evaluate_model, write_reports
+from rhetoric.io import file_sha256
 from rhetoric.model.labeler import Labeler
 from rhetoric.params import EvaluateParams, parse_labels, read_params
 from rhetoric.vectors import VectorStore
@@ -32,7 +33,8 @@ def run(
     labeler.check_compatible(labels)
     labeled = match_labels(pd.read_parquet(paragraphs), read_labels(labels_file, labels), str(labels_file))
     dev = read_labels(dev_labels, labels) if dev_labels is not None else None
-    evaluation = evaluate_model(labeler, labeled, dev, params.calibration_bins)
+    dev_file = None if dev_labels is None else {"file": str(dev_labels), "sha256": file_sha256(dev_labels)}
+    evaluation = evaluate_model(labeler, labeled, dev, params.calibration_bins, dev_file)
     artifacts = write_reports(evaluation, reports)
     from rhetoric.tracking.runs import log_evaluation
 
@@ -40,6 +42,6 @@ def run(
     quantized = (
         VectorStore(store, recipe.store_key).encoder_folder if recipe.backend == "int8-static" else None
     )
-    run_id = log_evaluation(evaluation, labeler.card, params.to_dict(), artifacts, model_dir, quantized)
+    run_id = log_evaluation(evaluation, labeler.card, raw, artifacts, model_dir, quantized)
     for line in describe(evaluation, run_id):
         log.info("evaluate: %s", line)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
+from rhetoric import project
 from rhetoric.model import prediction
+from rhetoric.model.folder import ModelFolder
 from rhetoric.model.labeler import Labeler
 from rhetoric.params import EmbedParams, PredictParams, SegmentParams, parse_labels, read_params
 
@@ -14,13 +17,18 @@ log = logging.getLogger(__name__)
 
 def run(
     inputs: list[Path],
-    model: Path,
+    model: Path | None,
     vectors: Path | None,
     params_file: Path | None,
     outputs: prediction.Outputs,
     engine: str | None = None,
 ) -> None:
-    """`engine` (local or ray) overrides embed.engine from params."""
+    """Label `inputs`; without `model`/`params_file`, those of the project this runs in.
+    `engine` (local or ray) overrides embed.engine from params."""
+    if model is None:
+        model = project.default_model(Path.cwd(), os.environ)
+    if params_file is None:
+        params_file = project.project_file(Path.cwd(), os.environ, project.PARAMS_FILE)
     raw = read_params(params_file) if params_file else {}
     segment = SegmentParams.from_dict(raw.get("segment"))
     predict = PredictParams.from_dict(raw.get("predict"))
@@ -30,8 +38,19 @@ def run(
         model = download_to_temporary_folder(str(model))
     labeler = Labeler.load(model, exported=True, store=vectors)
     if "labels" in raw:
-        labeler.check_compatible(parse_labels(raw["labels"]), raw.get("embed", {}).get("model"))
+        embed = EmbedParams.from_dict(raw.get("embed"))  # validated: a bad section is one line
+        named = isinstance(raw.get("embed"), dict) and "model" in raw["embed"]
+        labeler.check_compatible(parse_labels(raw["labels"]), embed.model if named else None)
     files = prediction.expand_inputs(inputs)
+    folder = ModelFolder(model)
+    named_inputs = [
+        *files,
+        *inputs,
+        folder.card_file,
+        folder.head_file,
+        *([params_file] if params_file else []),
+    ]
+    prediction.check_outputs(outputs, named_inputs)
     max_bytes = int(segment.max_document_mb * 1024 * 1024)
     if (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray":
         from rhetoric.engines.ray_predict import label_on_ray
@@ -41,5 +60,11 @@ def run(
         labeled_rows = prediction.label_rows(labeler, prediction.input_rows(files, max_bytes))
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
+    if outputs.report is not None and predict.sentence_evidence:
+        from rhetoric.report.evidence import add_sentence_evidence
+
+        log.info(
+            "predict: %d sentences labeled for the report", add_sentence_evidence(labeled.rows, labeler.label)
+        )
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import typer
 
+from rhetoric import project
 from rhetoric.errors import DataError
 from rhetoric.evaluation.metrics import confusion_table, per_source
 from rhetoric.evaluation.results import format_report, score
@@ -14,8 +16,15 @@ from rhetoric.model.prediction import jsonl_rows
 from rhetoric.params import EvaluateParams, read_params
 
 
-def run(labels_file: Path, model_dir: Path, params_file: Path, store: Path | None = None) -> None:
-    raw = read_params(params_file) if params_file.is_file() else {}
+def run(
+    labels_file: Path, model_dir: Path | None, params_file: Path | None, store: Path | None = None
+) -> None:
+    """Score `labels_file`; the model, params and vector store not given are the project's."""
+    start = Path.cwd()
+    model_dir = model_dir or project.default_model(start, os.environ)
+    params_file = params_file or project.project_file(start, os.environ, project.PARAMS_FILE)
+    store = store or project.project_file(start, os.environ, project.VECTOR_STORE)
+    raw = read_params(params_file) if params_file and params_file.is_file() else {}
     params = EvaluateParams.from_dict(raw.get("evaluate"))
     labeler = Labeler.load(model_dir, store=store)
     if not labels_file.is_file():

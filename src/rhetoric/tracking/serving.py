@@ -21,6 +21,7 @@ import mlflow
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
+from rhetoric.errors import RhetoricError
 from rhetoric.model.folder import ModelFolder
 from rhetoric.model.labeler import Labeler, to_frame
 
@@ -38,12 +39,25 @@ class ParagraphClassifier(PythonModel):
         self.labeler = Labeler.load(folder.root, onnx_cache=Path(cache) if cache else folder.onnx_cache)
 
     def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        """Label the `text` column. Bad input is an MlflowException with error code BAD_REQUEST
+        and our one-line message (no stack trace in the server's response): a missing column,
+        a null or non-string text, a text over `labeler.MAX_TEXT_CHARS`."""
         if self.labeler is None:
             raise ValueError("the model is not loaded; load it with mlflow.pyfunc.load_model")
-        if "text" not in model_input.columns:
-            raise ValueError("input needs a 'text' column of paragraphs")
-        results = self.labeler.label(model_input["text"].astype(str).tolist())
+        if not isinstance(model_input, pd.DataFrame) or "text" not in model_input.columns:
+            raise bad_request("input needs a 'text' column of paragraphs")
+        try:
+            results = self.labeler.label(model_input["text"].tolist())
+        except RhetoricError as error:
+            raise bad_request(str(error)) from None
         return to_frame(results, self.labeler.labels)
+
+
+def bad_request(message: str) -> Exception:
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import BAD_REQUEST
+
+    return MlflowException(message, error_code=BAD_REQUEST)
 
 
 mlflow.models.set_model(ParagraphClassifier())
