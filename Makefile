@@ -25,11 +25,17 @@ $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 
 install: $(VENV)/.installed
 
+# Ray is an optional extra (`--engine ray`): only the full test suite installs it (about a
+# minute), so that the Ray engine's tests run in CI; `make run` does without.
+$(VENV)/.installed-ray: $(VENV)/.installed
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
+	touch $@
+
 run: install
 	$(BIN)/dvc repro
 
 # Everything, in random order (pytest-randomly): what CI runs.
-test: install
+test: install $(VENV)/.installed-ray
 	$(BIN)/python -m pytest
 
 # No model loading, no pipeline: under a minute on 2 cores, for the edit-test loop.

@@ -1,15 +1,20 @@
-"""Speed and memory benchmarks for rhetoric (issue 5), each speed also a ratio to a baseline
-measured in the same run:
+"""Speed and memory benchmarks for rhetoric (issues 5 and 13), each speed also a ratio to a
+baseline measured in the same run:
 
-1. throughput of every embed backend against plain sentence-transformers fp32, with the
-   cosine of its vectors to the baseline's;
+1. throughput of every embed backend against plain sentence-transformers fp32 of the same
+   encoder (`--encoder`, repeatable), with the cosine of its vectors to the baseline's;
+   int8-static is calibrated on corpus paragraphs, as `rhetoric embed` does;
 2. the real pipeline (`dvc repro`) on a temporary copy of the shipped corpus: from scratch,
    with nothing to embed, after adding one document (how many paragraphs were embedded),
    and the test and dev macro-F1 of the model trained on each backend's vectors;
 3. `rhetoric predict one.txt` in a fresh process, with the exported package and without;
-4. peak memory of `rhetoric embed` and `rhetoric predict` over a large generated corpus.
+4. peak memory of `rhetoric embed` and `rhetoric predict` over a large generated corpus;
+5. `--scale 2000,6000,18000`: generated short paragraphs (JSONL shards) through
+   `rhetoric predict --engine local` and `--engine ray` at each size: seconds,
+   paragraphs/s, peak RSS of the command's own process, Ray's time over local's.
 
-    python benchmarks/bench.py [--paragraphs 2000] [--memory-paragraphs 200000]
+    python benchmarks/bench.py [--paragraphs 2000] [--encoder all-mpnet-base-v2]
+                               [--memory-paragraphs 200000] [--scale 2000,6000,18000]
                                [--skip-pipeline] [--skip-memory] [--device cpu|cuda]
 
 Prints Markdown tables and appends them, with the machine description, to
@@ -45,8 +50,10 @@ def machine() -> str:
     try:
         info = Path("/proc/cpuinfo").read_text()
         cpu = re.search(r"model name\s*:\s*(.*)", info).group(1)
-        flags = [f for f in ("avx512_vnni", "avx512_bf16", "amx_bf16") if f in info]
-        cpu += f" ({', '.join(flags) or 'no avx512 bf16/vnni'})"
+        flags = [
+            f for f in ("avx2", "avx512f", "avx_vnni", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in info
+        ]
+        cpu += f" ({', '.join(flags) or 'no avx2'})"
     except (OSError, AttributeError):
         pass
     import torch
@@ -88,15 +95,30 @@ def generated_paragraphs(n: int, words: int = 85, seed: int = 0) -> list[str]:
 # 1. Throughput -------------------------------------------------------------------------
 
 
-def throughput(texts: list[str], device: str, rounds: int) -> list[dict]:
+def corpus_paragraphs() -> list[tuple[str, str]]:
+    """(sha1, text) of every paragraph of the shipped corpus."""
+    from rhetoric.corpus.segment import paragraph_sha1, segment_document
+
+    return [
+        (paragraph_sha1(para), para)
+        for p in sorted((ROOT / "data/documents").glob("*.txt"))
+        for para in segment_document(p.read_text(encoding="utf-8"))
+    ]
+
+
+def throughput(
+    texts: list[str], device: str, rounds: int, encoder_name: str, only: list[str] | None = None
+) -> list[dict]:
     """Paragraphs/s of each backend and of plain sentence-transformers, timed in interleaved
     rounds (the machine's speed drifts); a ratio is the median of per-round ratios."""
     from sentence_transformers import SentenceTransformer
 
     from rhetoric.encoders.embedding import choose_backend, cpu_supports_bf16, resolve_model
     from rhetoric.encoders.factory import make_encoder
+    from rhetoric.encoders.openvino_encoder import calibration_sample
 
-    identity = resolve_model("all-MiniLM-L6-v2")
+    identity = resolve_model(encoder_name)
+    calibration = calibration_sample(corpus_paragraphs())
     plain = SentenceTransformer(identity.path, device=device)
     encoders = {
         f"plain sentence-transformers fp32, batch 32, {device} (baseline)": lambda batch: plain.encode(
@@ -108,12 +130,15 @@ def throughput(texts: list[str], device: str, rounds: int) -> list[dict]:
         backends = [("fp32", 32), ("bf16", 32), ("bf16", 256)]
     else:
         backends = (
-            [("fp32", 32)] + ([("bf16", 32)] if cpu_supports_bf16() else []) + [("onnx", 32), ("int8", 32)]
+            [("fp32", 32)]
+            + ([("bf16", 32)] if cpu_supports_bf16() else [])
+            + [("onnx", 32), ("int8", 32), ("int8-static", 32)]
         )
+    backends = [(b, n) for b, n in backends if not only or b in only]
     onnx_root = Path(tempfile.mkdtemp(prefix="rhetoric-bench-onnx-"))
     try:
         for backend, batch in backends:
-            encoder = make_encoder(identity, device, backend, batch, onnx_root / backend)
+            encoder = make_encoder(identity, device, backend, batch, onnx_root / backend, calibration)
             default = " (default `auto` here)" if backend == auto else ""
             encoders[f"rhetoric embed backend={backend}, batch {batch}{default}"] = encoder.encode
         speeds: dict[str, list[float]] = {name: [] for name in encoders}
@@ -301,25 +326,145 @@ def memory(n: int, words: int) -> dict:
         shutil.rmtree(work, ignore_errors=True)
 
 
+# 5. Scale: predict on the local and the Ray engine ---------------------------------------
+
+
+SCALE_ENCODER = "all-MiniLM-L6-v2"
+SHARD_LINES = 1000  # rows per generated JSONL shard (the Ray engine reads one file per task)
+SCALE_DOCUMENTS = 40  # corpus documents the scale model is embedded and trained on
+
+
+def scale_model(work: Path) -> Path:
+    """A packaged model as `dvc repro` makes one, on the small encoder with the default
+    backend: `rhetoric embed` of the corpus paragraphs (quantizing it where the default is
+    int8-static), a head fitted on the labeled ones, `rhetoric package`."""
+    from rhetoric.corpus.documents import match_labels, read_labels, segment_folder
+    from rhetoric.corpus.split import cv_folds, leakage_groups
+    from rhetoric.encoders.embedding import resolve_model
+    from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
+    from rhetoric.model.features import feature_frame
+    from rhetoric.model.folder import ModelFolder
+    from rhetoric.model.sklearn_head import fit_selected, save_head
+    from rhetoric.model.training import data_digest
+    from rhetoric.params import TrainParams, parse_labels, read_params
+    from rhetoric.vectors import VectorStore
+
+    raw = read_params(ROOT / "params.yaml")
+    labels = list(parse_labels(raw["labels"]))
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["embed"].update(model=SCALE_ENCODER, sentences=False, backend="int8-static")  # as measured
+    (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    paragraphs, _ = segment_folder(ROOT / "data/documents", 5 << 20)
+    docs = sorted(set(paragraphs["doc"]))[:SCALE_DOCUMENTS]
+    paragraphs = paragraphs[paragraphs["doc"].isin(docs)].reset_index(drop=True)
+    paragraphs.to_parquet(work / "paragraphs.parquet", index=False)
+    embed = ["rhetoric", "embed", "--paragraphs", "paragraphs.parquet", "--store", "vectors"]
+    run([*embed, "--manifest", "embedding.json", "--params", "params.yaml"], work)
+    manifest = json.loads((work / "embedding.json").read_text())
+    store = VectorStore(work / "vectors", manifest["key"])
+    train = TrainParams.from_dict(dict(raw["train"], hyperparameters={"C": 4.0}))
+    gold = read_labels(ROOT / "data/labels.jsonl", labels)
+    labeled = match_labels(paragraphs, gold[gold["doc"].isin(docs)], "labels")
+    features = feature_frame(labeled["text"].tolist(), store.lookup(labeled["sha1"].tolist()), None)
+    groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
+    head, search = fit_selected(train, features, labeled["label"], cv_folds(labeled["label"], groups, 2, 0))
+    identity = resolve_model(SCALE_ENCODER)
+    folder = ModelFolder(work / "model")
+    folder.root.mkdir()
+    folder.write_card(
+        ModelCard(
+            labels=tuple(labels),
+            embedder=EncoderRef(identity.name, identity.path, identity.weights_sha256),
+            embed_params=EncodingRecipe(manifest["backend"], 32, manifest["key"]),
+            train_params=train.to_dict(),
+            data_digest=data_digest(labeled),
+            counts={"labeled": len(labeled)},
+            train_docs=tuple(sorted(set(labeled["doc"]))),
+            test_docs=(),
+            selection=search,
+        )
+    )
+    save_head(head, folder.head_file)
+    run(
+        ["rhetoric", "package", "--model-dir", "model", "--output", "model/export", "--store", "vectors"],
+        work,
+    )
+    return folder.root
+
+
+def scale_table(sizes: list[int], words: int) -> list[str]:
+    """`rhetoric predict` over generated JSONL shards at each size, local then Ray."""
+    work = Path(tempfile.mkdtemp(prefix="rhetoric-scale-"))
+    try:
+        model = scale_model(work)
+        backend = json.loads((work / "embedding.json").read_text())["backend"]
+        texts = generated_paragraphs(max(sizes), words, seed=2)
+        rows = []
+        for size in sizes:
+            shards = work / f"in-{size}"
+            shards.mkdir()
+            for start in range(0, size, SHARD_LINES):
+                with open(shards / f"part-{start // SHARD_LINES:05d}.jsonl", "w", encoding="utf-8") as handle:
+                    for i in range(start, min(size, start + SHARD_LINES)):
+                        handle.write(json.dumps({"id": i, "text": texts[i]}) + "\n")
+            timed = {}
+            for engine in ("local", "ray"):
+                predict = [
+                    "rhetoric", "predict", str(shards), "--model", str(model),
+                    "--output", f"out-{engine}.jsonl", "--params", "params.yaml", "--engine", engine,
+                ]  # fmt: skip
+                timed[engine] = peak_rss_mb(predict, work)
+            same = (work / "out-local.jsonl").read_text() == (work / "out-ray.jsonl").read_text()
+            rows.append((size, timed, same))
+        lines = [
+            f"### Scale: `rhetoric predict` over generated paragraphs of ~{words} words "
+            f"(JSONL shards of {SHARD_LINES}), {SCALE_ENCODER} {backend} package, no vector store",
+            "",
+            "| paragraphs | engine | seconds | paragraphs/s | peak RSS of the command (MB) "
+            "| ray ÷ local time | outputs identical |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for size, timed, same in rows:
+            for engine in ("local", "ray"):
+                seconds, mb = timed[engine]
+                ratio = f"{seconds / timed['local'][0]:.2f}" if engine == "ray" else ""
+                lines.append(
+                    f"| {size} | {engine} | {seconds:.1f} | {size / seconds:.0f} | {mb:.0f} | {ratio} "
+                    f"| {'yes' if same else 'no'} |"
+                )
+        return [*lines, ""]
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 # Report -----------------------------------------------------------------------------------
 
 
 def report(args: argparse.Namespace) -> str:
-    texts = generated_paragraphs(args.paragraphs)
     lines = [f"## {time.strftime('%Y-%m-%d')}: {machine()}", ""]
-    lines += [
-        f"### Embedding throughput: {len(texts)} generated paragraphs (~110 tokens), {args.device}, "
-        f"{args.rounds} interleaved rounds",
-        "",
-        "| backend | paragraphs/s (median) | range | × baseline (median) | cosine to baseline: min | mean |",
-        "|---|---|---|---|---|---|",
-    ]
-    for row in throughput(texts, args.device, args.rounds):
-        low, high = row["range"]
-        lines.append(
-            f"| {row['what']} | {row['par_s']:.1f} | {low:.0f}-{high:.0f} | {row['ratio']:.2f} "
-            f"| {row['cos_min']:.5f} | {row['cos_mean']:.5f} |"
-        )
+    if args.scale:
+        lines += scale_table([int(n) for n in args.scale.split(",")], args.memory_words)
+    for encoder_name in [] if args.skip_throughput else args.encoder or ["all-MiniLM-L6-v2"]:
+        texts = throughput_texts(args.texts, args.paragraphs)
+        what = "generated paragraphs (~110 tokens)" if args.texts == "generated" else "corpus paragraphs"
+        lines += [
+            f"### Embedding throughput, {encoder_name}: {len(texts)} {what}, {args.device}, "
+            f"{args.rounds} interleaved rounds",
+            "",
+            "| backend | paragraphs/s (median) | range | × baseline (median) "
+            "| cosine to baseline: min | mean |",
+            "|---|---|---|---|---|---|",
+        ]
+        only = args.backends.split(",") if args.backends else None
+        for row in throughput(texts, args.device, args.rounds, encoder_name, only):
+            low, high = row["range"]
+            lines.append(
+                f"| {row['what']} | {row['par_s']:.1f} | {low:.1f}-{high:.1f} | {row['ratio']:.2f} "
+                f"| {row['cos_min']:.5f} | {row['cos_mean']:.5f} |"
+            )
+        lines.append("")
+    if args.throughput_only:
+        return "\n".join(lines) + "\n"
     if not args.skip_pipeline:
         p = pipeline(args.skip_backends)
         ratio = p["one_document"] / p["nothing_to_embed"]
@@ -374,11 +519,29 @@ def report(args: argparse.Namespace) -> str:
     return "\n".join(lines) + "\n"
 
 
+def throughput_texts(kind: str, n: int) -> list[str]:
+    """`n` generated paragraphs, or `n` corpus paragraphs outside the calibration sample
+    (sha1 order past it, so the same ones every run)."""
+    if kind == "generated":
+        return generated_paragraphs(n)
+    from rhetoric.encoders.openvino_encoder import calibration_sample
+
+    paragraphs = corpus_paragraphs()
+    held = set(calibration_sample(paragraphs))
+    return [t for t in calibration_sample(paragraphs, len(paragraphs)) if t not in held][:n]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--paragraphs", type=int, default=600, help="paragraphs per throughput round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds per backend")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--encoder", action="append", help="encoder to time (repeatable; default MiniLM)")
+    parser.add_argument("--texts", default="generated", choices=("generated", "corpus"))
+    parser.add_argument("--throughput-only", action="store_true", help="only the throughput tables")
+    parser.add_argument("--skip-throughput", action="store_true")
+    parser.add_argument("--backends", help="comma-separated backends to time (default: all of this machine)")
+    parser.add_argument("--scale", help="comma-separated corpus sizes for predict --engine local|ray")
     parser.add_argument("--skip-pipeline", action="store_true", help="no dvc repro or cold-start runs")
     parser.add_argument("--skip-backends", action="store_true", help="no macro-F1 per backend")
     parser.add_argument("--skip-memory", action="store_true")

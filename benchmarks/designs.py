@@ -61,6 +61,7 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     from rhetoric.corpus.split import cv_folds, leakage_groups, train_test_split_grouped
     from rhetoric.encoders.embedding import choose_backend, resolve_model, store_key
     from rhetoric.encoders.factory import make_encoder
+    from rhetoric.encoders.openvino_encoder import calibration_sample
     from rhetoric.evaluation.metrics import per_group_metrics
     from rhetoric.model.sklearn_head import fit_selected
     from rhetoric.params import TrainParams, parse_labels, read_params
@@ -72,9 +73,12 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     params = TrainParams.from_dict(train_raw)
     identity = resolve_model(encoder_name)
     backend = choose_backend("auto", "cpu")
-    encoder = make_encoder(identity, "cpu", backend, 32, args.onnx_cache)
-    store = VectorStore(ROOT / "data" / "vectors", store_key(identity, backend))
     paragraphs = pd.read_parquet(ROOT / "data" / "paragraphs.parquet")
+    store = VectorStore(ROOT / "data" / "vectors", store_key(identity, backend))
+    # int8-static: the store's quantized encoder, or one calibrated as `rhetoric embed` does.
+    calibration = calibration_sample(zip(paragraphs["sha1"], paragraphs["text"], strict=True))
+    cache = store.encoder_folder if backend == "int8-static" else args.onnx_cache
+    encoder = make_encoder(identity, "cpu", backend, 32, cache, calibration)
     labeled = match_labels(paragraphs, read_labels(ROOT / "data" / "labels.jsonl", labels), "labels.jsonl")
     if corpus in ("before-l", "before-r"):
         dropped = ROUND_1 + ROUND_2 if corpus == "before-l" else ROUND_2

@@ -25,7 +25,12 @@ STAGES = "rhetoric.stages"
 MLFLOW_MODULES = {"rhetoric.tracking.runs", "rhetoric.tracking.serving"}
 TORCH_MODULES = {"rhetoric.encoders.embedding", "rhetoric.encoders.finetuning"}
 ONNX_MODULES = {"rhetoric.encoders.onnx_encoder"}
+OPENVINO_MODULES = {"rhetoric.encoders.openvino_encoder"}
+RAY_MODULES = {"rhetoric.engines.ray_data", "rhetoric.engines.ray_embed", "rhetoric.engines.ray_predict"}
 RESTRICTED = {
+    "openvino": OPENVINO_MODULES,
+    "nncf": OPENVINO_MODULES,
+    "ray": RAY_MODULES,
     "mlflow": MLFLOW_MODULES,
     "torch": TORCH_MODULES,
     "sentence_transformers": TORCH_MODULES,
@@ -40,7 +45,10 @@ PREDICT_PATH = {
     CLI,
     "rhetoric.stages.predict",
     "rhetoric.encoders.onnx_encoder",
+    "rhetoric.encoders.openvino_encoder",
+    "rhetoric.encoders.factory",
     "rhetoric.model.linear_head",
+    "rhetoric.engines.ray_predict",
 }
 NOT_ON_PREDICT_PATH = {"torch", "sentence_transformers", "transformers", "sklearn", "skops", "pandas"}
 

@@ -36,13 +36,15 @@ def test_the_old_names_exist_hidden() -> None:
 
 
 def test_export_model_runs_the_package_stage_with_a_note(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[Path, Path]] = []
-    monkeypatch.setattr(package_stage, "run", lambda model_dir, output: calls.append((model_dir, output)))
-    args = ["--model-dir", "m", "--output", "m/out"]
+    calls: list[tuple[Path, Path, Path | None]] = []
+    monkeypatch.setattr(
+        package_stage, "run", lambda model_dir, output, store: calls.append((model_dir, output, store))
+    )
+    args = ["--model-dir", "m", "--output", "m/out", "--store", "v"]
     new = runner.invoke(app, ["package", *args])
     old = runner.invoke(app, ["export-model", *args])
     assert new.exit_code == old.exit_code == 0, old.output
-    assert calls == [(Path("m"), Path("m/out"))] * 2
+    assert calls == [(Path("m"), Path("m/out"), Path("v"))] * 2
     note = old.stderr.strip().splitlines()
     assert len(note) == 1 and "deprecated" in note[0] and "rhetoric package" in note[0]
     assert "deprecated" not in new.stderr

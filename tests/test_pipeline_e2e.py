@@ -362,8 +362,11 @@ def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     from rhetoric.vectors import VectorStore
 
     manifest = json.loads((project / "models/export/export.json").read_text())
-    assert manifest["linear_head"] and manifest["embedder_backend"] == "onnx"
-    trained = Labeler.load(project / "models")
+    # The store: a model of exported vectors (onnx, int8, int8-static) loads its encoder there.
+    trained = Labeler.load(project / "models", store=project / "data/vectors")
+    # The package runs the trained vectors' precision: int8-static where opted in, else fp32 ONNX.
+    expected = "int8-static" if trained.card.embed_params.backend == "int8-static" else "onnx"
+    assert manifest["linear_head"] and manifest["embedder_backend"] == expected
     packaged = Labeler.load(project / "models", exported=True)
     assert isinstance(packaged.head, LinearHead) and not isinstance(trained.head, LinearHead)
     texts = pd.read_parquet(project / "data/paragraphs.parquet")["text"].tolist()
@@ -434,7 +437,8 @@ def test_a_stale_package_is_not_used(project: Path, tmp_path: Path) -> None:
     models = shutil.copytree(project / "models", tmp_path / "models")
     manifest = json.loads((models / "export/export.json").read_text())
     (models / "export/export.json").write_text(json.dumps({**manifest, "head_sha256": "0" * 64}))
-    assert not isinstance(Labeler.load(models, exported=True).head, LinearHead)
+    stale = Labeler.load(models, exported=True, store=project / "data/vectors")
+    assert not isinstance(stale.head, LinearHead)
 
 
 def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: Path) -> None:

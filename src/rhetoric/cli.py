@@ -9,6 +9,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,22 @@ app = typer.Typer(
 )
 
 Params = Annotated[Path, typer.Option("--params", help="params.yaml to read.")]
+
+
+class EngineChoice(StrEnum):
+    """Where embed and predict run (embed.engine in params)."""
+
+    local = "local"
+    ray = "ray"
+
+
+Engine = Annotated[
+    EngineChoice | None,
+    typer.Option(
+        help="local, or ray: Ray Data actors on a local Ray or the cluster at RAY_ADDRESS "
+        "(needs `pip install -e '.[ray]'`). Default: embed.engine in params, else local.",
+    ),
+]
 
 
 def _setup_logging() -> None:
@@ -113,12 +130,13 @@ def embed(
         Path | None,
         typer.Option(help="Encoder folder from `finetune` (its encoder.json says which encoder to use)."),
     ] = None,
+    engine: Engine = None,
     params: Params = Path("params.yaml"),
 ) -> None:
     """Embed every paragraph not yet in the vector store."""
     from rhetoric.stages import embed as stage
 
-    _guard(stage.run, paragraphs, store, manifest, params, encoder)
+    _guard(stage.run, paragraphs, store, manifest, params, encoder, engine.value if engine else None)
 
 
 @app.command()
@@ -161,11 +179,15 @@ def train(
 def package(
     model_dir: Annotated[Path, typer.Option(help="Trained model folder (from `train`).")] = Path("models"),
     output: Annotated[Path, typer.Option(help="Package folder to write.")] = Path("models/export"),
+    store: Annotated[
+        Path | None,
+        typer.Option(help="Vector store: its quantized embedder is packaged for int8-static models."),
+    ] = None,
 ) -> None:
     """Package the trained model for fast prediction: embedder as ONNX, a linear head as arrays."""
     from rhetoric.stages import package as stage
 
-    _guard(stage.run, model_dir, output)
+    _guard(stage.run, model_dir, output, store)
 
 
 @app.command("plots-page")
@@ -259,13 +281,14 @@ def predict(
         list[Path] | None,
         typer.Option(help="Labels JSONL (as data/labels.jsonl) whose labels the report shows; repeatable."),
     ] = None,
+    engine: Engine = None,
 ) -> None:
     """Label every paragraph of documents (or every row of JSONL files)."""
     from rhetoric.model.prediction import Outputs
     from rhetoric.stages import predict as stage
 
     outputs = Outputs(output, summary, report, metadata, timeline, tuple(gold or ()))
-    _guard(stage.run, inputs, model, vectors, params, outputs)
+    _guard(stage.run, inputs, model, vectors, params, outputs, engine.value if engine else None)
 
 
 @app.command()

@@ -34,16 +34,23 @@ DEFAULT_LABELS = ("greeting", "historical_claim", "future_commitment", "other")
 # onnxruntime), so the two halves are named here too and everything else imports them.
 TorchBackend = Literal["fp32", "bf16"]
 OnnxBackend = Literal["onnx", "int8"]
-Backend = Literal[TorchBackend, OnnxBackend]
+# OpenVINO, int8 with static (calibrated) activation scales: see encoders/openvino_encoder.py.
+OpenvinoBackend = Literal["int8-static"]
+Backend = Literal[TorchBackend, OnnxBackend, OpenvinoBackend]
 TORCH_BACKENDS: tuple[str, ...] = typing.get_args(TorchBackend)
 ONNX_BACKENDS: tuple[str, ...] = typing.get_args(OnnxBackend)
-BACKENDS: tuple[str, ...] = TORCH_BACKENDS + ONNX_BACKENDS
+OPENVINO_BACKENDS: tuple[str, ...] = typing.get_args(OpenvinoBackend)
+# Backends that run an exported copy of the model, cached in the vector store's `embedder/`.
+EXPORTED_BACKENDS: tuple[str, ...] = ONNX_BACKENDS + OPENVINO_BACKENDS
+BACKENDS: tuple[str, ...] = TORCH_BACKENDS + EXPORTED_BACKENDS
 EMBED_BACKENDS: tuple[str, ...] = ("auto", *BACKENDS)
 
 Device = Literal["auto", "cpu", "cuda"]
+Engine = Literal["local", "ray"]
 Classifier = Literal["logistic_regression", "linear_svm", "random_forest"]
 Feature = Literal["embedding", "sentences", "cues", "tfidf", "context"]
 EMBED_DEVICES: tuple[str, ...] = typing.get_args(Device)
+ENGINES: tuple[str, ...] = typing.get_args(Engine)
 CLASSIFIERS: tuple[str, ...] = typing.get_args(Classifier)
 FEATURES: tuple[str, ...] = typing.get_args(Feature)
 
@@ -173,6 +180,8 @@ class EmbedParams(Section):
     device: Device = "auto"
     batch_size: Int = Field(default=32, ge=1, le=4096)
     sentences: Bool = True
+    # local: this process; ray: Ray Data actors (`pip install -e '.[ray]'`, RAY_ADDRESS for a cluster).
+    engine: Engine = "local"
 
     @field_validator("model")
     @classmethod

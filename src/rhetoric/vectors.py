@@ -136,13 +136,21 @@ class Filled:
 
 
 def embed_missing(
-    store: VectorStore, sha_text: pd.DataFrame, make_encoder: Callable[[], Any], progress: bool
+    store: VectorStore,
+    sha_text: pd.DataFrame,
+    make_encoder: Callable[[], Any],
+    progress: bool,
+    elsewhere: Callable[[VectorStore, pd.DataFrame], int] | None = None,
 ) -> Filled:
     """Encode the texts the store has no vector for, one shard per SHARD_ROWS texts; the
-    encoder is only made (seconds) when something is missing."""
+    encoder is only made (seconds) when something is missing. `elsewhere(store, missing)`,
+    when given, does the encoding and storing instead (the Ray engine) and returns how many
+    texts were cut into windows."""
     missing = sha_text[~sha_text["sha1"].isin(store.known())]
     if not len(missing):
         return Filled(len(sha_text), 0, 0)
+    if elsewhere is not None:
+        return Filled(len(sha_text), len(missing), elsewhere(store, missing))
     from tqdm import tqdm
 
     encoder = make_encoder()

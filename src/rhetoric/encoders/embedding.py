@@ -143,7 +143,13 @@ PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of thi
 # new name, so vectors stored by an older one are never mixed with (or trained on beside)
 # its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32.
 # tests/test_params.py checks that every backend has one.
-BACKEND_RECIPES = {"fp32": "fp32", "bf16": "bf16w-pad32", "onnx": "onnx-fused", "int8": "int8-matmul"}
+BACKEND_RECIPES = {
+    "fp32": "fp32",
+    "bf16": "bf16w-pad32",
+    "onnx": "onnx-fused",
+    "int8": "int8-matmul",
+    "int8-static": "ov-int8-static",
+}
 
 
 def store_key(identity: EmbedderIdentity, backend: str) -> str:
@@ -156,12 +162,24 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 
 
 def choose_backend(backend: str, device: str) -> str:
-    """`auto` picks bf16 on CPUs with native bf16 and on GPUs; fp32 elsewhere."""
-    if backend != "auto":
-        return backend
-    if device == "cuda":
-        return "bf16"
-    return "bf16" if cpu_supports_bf16() else "fp32"
+    """`auto` picks bf16 on GPUs and on CPUs with native bf16, else the torch fp32 backend:
+    deterministic, and nothing to quantize inside `dvc repro` (quantizing all-mpnet-base-v2
+    to int8-static took 11 minutes on a 2-core CPU, then failed the quality gate).
+    int8-static is opt-in (`embed.backend: int8-static`), checked by
+    `factory.check_int8_static`."""
+    return choose_torch_backend(device) if backend == "auto" else backend
+
+
+def choose_torch_backend(device: str) -> str:
+    """bf16 on GPUs and on CPUs with native bf16, fp32 elsewhere."""
+    return "bf16" if device == "cuda" or cpu_supports_bf16() else "fp32"
+
+
+def openvino_available() -> bool:
+    """True where OpenVINO and NNCF are installed (what the int8-static backend runs on)."""
+    import importlib.util
+
+    return all(importlib.util.find_spec(name) is not None for name in ("openvino", "nncf"))
 
 
 class WindowedEncoder:
@@ -200,16 +218,26 @@ class Encoder(WindowedEncoder):
     """
 
     def __init__(
-        self, identity: EmbedderIdentity, device: str = "auto", backend: str = "auto", batch_size: int = 32
+        self,
+        identity: EmbedderIdentity,
+        device: str = "auto",
+        backend: str = "auto",
+        batch_size: int = 32,
+        threads: int | None = None,
     ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         self.identity = identity
         self.device = choose_device(device)
-        self.backend = choose_backend(backend, self.device)
+        # `auto` here means the best torch backend: this class runs torch only.
+        self.backend = choose_torch_backend(self.device) if backend == "auto" else backend
         if self.backend not in TORCH_BACKENDS:
             raise ModelError(f"embed.backend {self.backend!r} is not available in this build.")
         self.batch_size = batch_size
+        if threads:
+            import torch
+
+            torch.set_num_threads(threads)
         self.model = load_sentence_transformer(identity.path, self.device)
         if self.backend == "bf16":
             import torch

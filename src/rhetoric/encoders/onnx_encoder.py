@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +36,13 @@ META_FILE = "embedder.json"
 
 
 def exported_meta(folder: Path) -> dict[str, Any] | None:
-    """The folder's embedder.json, or None when the folder holds no complete export."""
+    """The folder's embedder.json, or None when the folder holds no complete export
+    (embedder.json, the tokenizer and the model file it names: `model_file`, default model.onnx)."""
     meta_file = folder / META_FILE
-    if not (meta_file.is_file() and (folder / MODEL_FILE).is_file() and (folder / TOKENIZER_FILE).is_file()):
+    if not (meta_file.is_file() and (folder / TOKENIZER_FILE).is_file()):
         return None
-    return read_json(meta_file)
+    meta = read_json(meta_file)
+    return meta if (folder / str(meta.get("model_file", MODEL_FILE))).is_file() else None
 
 
 def ensure_onnx_model(identity: EmbedderIdentity, folder: Path, backend: str) -> Path:
@@ -110,10 +112,13 @@ def quantize_int8(source: Path, target: Path) -> None:
 
 
 class OnnxEncoder(WindowedEncoder):
-    """Unit vectors from an exported embedder; same contract as `embedding.Encoder`."""
+    """Unit vectors from an exported embedder; same contract as `embedding.Encoder`.
+
+    Subclasses run another runtime on the same tokenization and batching (`load_runtime`)."""
+
+    pad_multiple = PAD_MULTIPLE
 
     def __init__(self, folder: Path, batch_size: int = 32, threads: int | None = None) -> None:
-
         try:
             meta = exported_meta(folder)
         except ValueError:
@@ -132,7 +137,6 @@ class OnnxEncoder(WindowedEncoder):
             ) from None
 
     def _open(self, folder: Path, meta: dict[str, Any], batch_size: int, threads: int | None) -> None:
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         unknown = set(meta["inputs"]) - {"input_ids", "attention_mask", "token_type_ids"}
@@ -152,12 +156,17 @@ class OnnxEncoder(WindowedEncoder):
         self.tokenizer = Tokenizer.from_file(str(folder / TOKENIZER_FILE))
         self.tokenizer.enable_truncation(max_length=int(meta["max_seq_length"]))
         self.tokenizer.no_padding()
+        self.infer = self.load_runtime(folder, threads or min(os.cpu_count() or 1, 8))
+
+    def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+        """The model as a function from a padded batch (input name -> ids) to unit vectors."""
+        import onnxruntime as ort
+
         options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or min(os.cpu_count() or 1, 8)
+        options.intra_op_num_threads = threads
         options.log_severity_level = 3
-        self.session = ort.InferenceSession(
-            str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"]
-        )
+        session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
+        return lambda feed: session.run(None, feed)[0]
 
     @property
     def dimension(self) -> int:
@@ -169,14 +178,16 @@ class OnnxEncoder(WindowedEncoder):
 
     def run(self, texts: Sequence[str]) -> np.ndarray:
         """One vector per text that fits the window; batches of similar length, padded to a
-        multiple of PAD_MULTIPLE tokens (few shapes, as in `embedding.Encoder.run`)."""
+        multiple of `pad_multiple` tokens (few shapes, as in `embedding.Encoder.run`)."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             longest = max(len(encodings[i].ids) for i in rows)
-            width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, int(self.meta["max_seq_length"]))
+            width = min(
+                -(-longest // self.pad_multiple) * self.pad_multiple, int(self.meta["max_seq_length"])
+            )
             feed = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.meta["inputs"]}
             for j, i in enumerate(rows):
                 encoding = encodings[i]
@@ -188,5 +199,5 @@ class OnnxEncoder(WindowedEncoder):
                 }
                 for name in feed:
                     feed[name][j, :n] = columns[name]
-            out[rows] = self.session.run(None, feed)[0]
+            out[rows] = self.infer(feed)
         return out

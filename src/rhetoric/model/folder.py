@@ -5,6 +5,7 @@
       classifier.skops    the scikit-learn head (skops, no pickle)
       onnx-encoder/       only in a loaded MLflow model's own copy: its encoder exported
                           there for a model trained on ONNX vectors (see serving.py)
+      quantized-encoder/  only in a registered model of int8-static vectors: its encoder
       export/             the package written by the `export` stage:
         export.json       its manifest (hash of the skops head it was made from, ...)
         embedder/         the encoder as ONNX (an `onnx_encoder` folder)
@@ -40,6 +41,7 @@ EXPORT_DIR = "export"
 MANIFEST_FILE = "export.json"
 EMBEDDER_DIR = "embedder"
 ONNX_CACHE_DIR = "onnx-encoder"
+QUANTIZED_DIR = "quantized-encoder"
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,12 @@ class ModelFolder:
     @property
     def package(self) -> Package:
         return Package(self.root / EXPORT_DIR)
+
+    @property
+    def quantized_encoder(self) -> Path:
+        """Only in a registered MLflow model of int8-static vectors: the store's quantized
+        encoder, logged with it (it cannot be remade without the corpus)."""
+        return self.root / QUANTIZED_DIR
 
     @property
     def onnx_cache(self) -> Path:

@@ -169,13 +169,13 @@ class LazyEncoder:
 
 
 def model_encoder(
-    folder: ModelFolder, card: ModelCard, packaged: bool, onnx_cache: Path | None
+    folder: ModelFolder, card: ModelCard, packaged: bool, onnx_cache: Path | None, threads: int | None = None
 ) -> TextEncoder:
     """The encoder of the model in `folder`: its package's ONNX encoder where `packaged`,
     else the card's encoder with the card's backend. A model trained on ONNX vectors without
     a package exports its encoder into `onnx_cache` (reused while the weights match)."""
     if packaged:
-        from rhetoric.encoders.onnx_encoder import OnnxEncoder
+        from rhetoric.encoders.factory import load_exported
 
         manifest = folder.current_package()
         if manifest is None:
@@ -188,7 +188,7 @@ def model_encoder(
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             verified = pool.submit(folder.package.verify, manifest, True)
             try:
-                encoder = OnnxEncoder(folder.package.embedder)
+                encoder = load_exported(folder.package.embedder, threads=threads)
             except ModelError:
                 verified.result()
                 raise
@@ -205,13 +205,13 @@ def model_encoder(
     identity = folder.encoder_identity(card)
     device = choose_device("auto")
     backend = choose_backend(card.embed_params.backend, device)
-    return make_encoder(identity, device, backend, card.embed_params.batch_size, onnx_cache)
+    return make_encoder(identity, device, backend, card.embed_params.batch_size, onnx_cache, threads=threads)
 
 
 def needs_onnx_cache(card: ModelCard) -> bool:
-    from rhetoric.params import ONNX_BACKENDS
+    from rhetoric.params import EXPORTED_BACKENDS
 
-    return card.embed_params.backend in ONNX_BACKENDS
+    return card.embed_params.backend in EXPORTED_BACKENDS
 
 
 class Labeler:
@@ -236,6 +236,7 @@ class Labeler:
         exported: bool = False,
         store: Path | None = None,
         onnx_cache: Path | None = None,
+        threads: int | None = None,
     ) -> Labeler:
         """The model in `model_dir`; with `exported`, its current package where there is one.
 
@@ -253,6 +254,8 @@ class Labeler:
 
             vectors = VectorStore(store, card.embed_params.store_key)
             lookup, onnx_cache = vectors.find, onnx_cache or vectors.encoder_folder
+        if card.embed_params.backend == "int8-static" and folder.quantized_encoder.is_dir():
+            onnx_cache = folder.quantized_encoder  # a registered model's own quantized encoder
         manifest = folder.current_package() if exported else None
         if manifest is None and onnx_cache is None and needs_onnx_cache(card):
             raise ModelError(
@@ -260,7 +263,7 @@ class Labeler:
                 "has no current package; run `dvc repro` to export it, or give the vector store "
                 "(--vectors/--store), whose encoder folder holds the exported encoder."
             )
-        encoder = LazyEncoder(lambda: model_encoder(folder, card, manifest is not None, onnx_cache))
+        encoder = LazyEncoder(lambda: model_encoder(folder, card, manifest is not None, onnx_cache, threads))
         if manifest and manifest.get("linear_head"):
             from rhetoric.model.linear_head import LinearHead
 

@@ -176,23 +176,26 @@ class Predictions:
 
 
 def write_labeled(
-    labeled: Iterable[dict[str, Any]], handle: IO[str], labels: Sequence[str], keep_text: bool
+    labeled: Iterable[dict[str, Any]], handle: IO[str], labels: Sequence[str], outputs: Outputs
 ) -> Predictions:
-    """Stream every labeled row to `handle` as JSONL; keep the compact rows (bounded: no
-    vectors, and no text unless `keep_text`)."""
+    """Stream every labeled row to `handle` as JSONL; keep compact rows (no vectors, no
+    text unless the report needs it) only where a summary, report or timeline needs them,
+    so that labeling into JSONL alone runs in memory that does not grow with the input."""
+    keep = any(o is not None for o in (outputs.summary, outputs.report, outputs.timeline))
     kept = []
     for row in labeled:
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-        text = row["text"] if keep_text else ""
-        kept.append(
-            {
-                "doc": row.get("doc", ""),
-                "idx": row.get("idx"),
-                "label": row["label"],
-                "scores": row["scores"],
-                "text": text,
-            }
-        )
+        if keep:
+            text = row["text"] if outputs.report is not None else ""
+            kept.append(
+                {
+                    "doc": row.get("doc", ""),
+                    "idx": row.get("idx"),
+                    "label": row["label"],
+                    "scores": row["scores"],
+                    "text": text,
+                }
+            )
     return Predictions(list(labels), kept)
 
 

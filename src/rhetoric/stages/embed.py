@@ -10,29 +10,57 @@ from pathlib import Path
 import pandas as pd
 
 from rhetoric.encoders.choice import encoder_to_embed
-from rhetoric.encoders.embedding import choose_backend, choose_device, resolve_model, store_key
-from rhetoric.encoders.factory import make_encoder
+from rhetoric.encoders.embedding import (
+    EmbedderIdentity,
+    choose_backend,
+    choose_device,
+    resolve_model,
+    store_key,
+)
+from rhetoric.encoders.factory import EncoderRecipe, check_int8_static
+from rhetoric.encoders.openvino_encoder import calibration_for
 from rhetoric.io import write_json
 from rhetoric.params import EmbedParams, read_params
-from rhetoric.vectors import VectorStore, embed_missing, texts_to_embed
+from rhetoric.vectors import SHARD_ROWS, VectorStore, embed_missing, texts_to_embed
 
 log = logging.getLogger(__name__)
 
 
 def run(
-    paragraphs: Path, store: Path, manifest: Path, params_file: Path, encoder_dir: Path | None = None
+    paragraphs: Path,
+    store: Path,
+    manifest: Path,
+    params_file: Path,
+    encoder_dir: Path | None = None,
+    engine: str | None = None,
 ) -> None:
+    """`engine` (local or ray) overrides embed.engine."""
     params = EmbedParams.from_dict(read_params(params_file).get("embed"))
     # The `finetune` stage's choice (base or fine-tuned) when given, else embed.model itself.
     identity = resolve_model(encoder_to_embed(encoder_dir) if encoder_dir else params.model)
     device = choose_device(params.device)
     backend = choose_backend(params.backend, device)
-    # Vectors differ (slightly) by precision, so each backend has its own store.
-    key = store_key(identity, backend)
+    table = pd.read_parquet(paragraphs, columns=["sha1", "text"])
+    texts = texts_to_embed(table, params.sentences)
+    # int8-static (opt-in) quantizes the encoder on corpus paragraphs the first time (cached
+    # after) and is kept only where it holds quality. Each backend has its own store.
+    folder = partial(encoder_folder, store, identity)
+    calibration = calibration_for(backend, zip(table["sha1"], table["text"], strict=True))
+    recipe = EncoderRecipe(identity, device, backend, params.batch_size, folder(backend), calibration)
+    recipe = check_int8_static(recipe, folder)
+    key = store_key(identity, recipe.backend)
     vectors = VectorStore(store, key)
-    texts = texts_to_embed(pd.read_parquet(paragraphs, columns=["sha1", "text"]), params.sentences)
-    encoder = partial(make_encoder, identity, device, backend, params.batch_size, vectors.encoder_folder)
-    filled = embed_missing(vectors, texts, encoder, progress=sys.stderr.isatty())
-    recipe = {"backend": backend, "batch_size": params.batch_size, "sentences": params.sentences}
-    write_json(manifest, {"embedder": identity.to_dict(), "key": key, **recipe})
+    elsewhere = None
+    if (engine or params.engine) == "ray":
+        from rhetoric.engines.ray_embed import ray_filler
+
+        elsewhere = ray_filler(recipe, SHARD_ROWS)
+    filled = embed_missing(vectors, texts, recipe.make, progress=sys.stderr.isatty(), elsewhere=elsewhere)
+    how = {"backend": recipe.backend, "batch_size": params.batch_size, "sentences": params.sentences}
+    write_json(manifest, {"embedder": identity.to_dict(), "key": key, **how})
     log.info("embed: %s [%s]", filled.describe(), key)
+
+
+def encoder_folder(store: Path, identity: EmbedderIdentity, backend: str) -> Path:
+    """The exported-model cache of a backend's store (absolute: Ray workers use it too)."""
+    return VectorStore(store, store_key(identity, backend)).encoder_folder.resolve()

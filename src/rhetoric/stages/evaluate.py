@@ -12,6 +12,7 @@ from rhetoric.evaluation.results import describe, evaluate_model, write_reports
 from rhetoric.io import file_sha256
 from rhetoric.model.labeler import Labeler
 from rhetoric.params import EvaluateParams, parse_labels, read_params
+from rhetoric.vectors import VectorStore
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,10 @@ def run(
     artifacts = write_reports(evaluation, reports)
     from rhetoric.tracking.runs import log_evaluation
 
-    run_id = log_evaluation(evaluation, labeler.card, raw, artifacts, model_dir)
+    recipe = labeler.card.embed_params  # an int8-static model's quantized encoder goes along
+    quantized = (
+        VectorStore(store, recipe.store_key).encoder_folder if recipe.backend == "int8-static" else None
+    )
+    run_id = log_evaluation(evaluation, labeler.card, raw, artifacts, model_dir, quantized)
     for line in describe(evaluation, run_id):
         log.info("evaluate: %s", line)

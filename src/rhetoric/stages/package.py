@@ -10,7 +10,7 @@ from rhetoric.model.export import export_model
 log = logging.getLogger(__name__)
 
 
-def run(model_dir: Path, output: Path) -> None:
-    manifest = export_model(model_dir, output)
+def run(model_dir: Path, output: Path, store: Path | None = None) -> None:
+    manifest = export_model(model_dir, output, store)
     head = "linear head as arrays" if manifest["linear_head"] else "head stays in skops (not linear)"
     log.info("package: embedder as ONNX (%s), %s -> %s", manifest["embedder_backend"], head, output)

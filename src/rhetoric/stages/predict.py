@@ -21,8 +21,10 @@ def run(
     vectors: Path | None,
     params_file: Path | None,
     outputs: prediction.Outputs,
+    engine: str | None = None,
 ) -> None:
-    """Label `inputs`; without `model`/`params_file`, those of the project this runs in."""
+    """Label `inputs`; without `model`/`params_file`, those of the project this runs in.
+    `engine` (local or ray) overrides embed.engine from params."""
     if model is None:
         model = project.default_model(Path.cwd(), os.environ)
     if params_file is None:
@@ -49,11 +51,15 @@ def run(
         *([params_file] if params_file else []),
     ]
     prediction.check_outputs(outputs, named_inputs)
-    rows = prediction.input_rows(files, int(segment.max_document_mb * 1024 * 1024))
+    max_bytes = int(segment.max_document_mb * 1024 * 1024)
+    if (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray":
+        from rhetoric.engines.ray_predict import label_on_ray
+
+        labeled_rows = label_on_ray(files, max_bytes, model, vectors)
+    else:
+        labeled_rows = prediction.label_rows(labeler, prediction.input_rows(files, max_bytes))
     with prediction.output_stream(outputs.output) as handle:
-        labeled = prediction.write_labeled(
-            prediction.label_rows(labeler, rows), handle, labeler.labels, outputs.report is not None
-        )
+        labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
     if outputs.report is not None and predict.sentence_evidence:
         from rhetoric.report.evidence import add_sentence_evidence
 

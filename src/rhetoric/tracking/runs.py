@@ -12,14 +12,18 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import stat
 import subprocess
+import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from rhetoric.errors import RhetoricError
-from rhetoric.model.folder import ModelFolder
+from rhetoric.io import file_sha256
+from rhetoric.model.folder import QUANTIZED_DIR, ModelFolder
 from rhetoric.params import flatten
 
 log = logging.getLogger(__name__)
@@ -120,17 +124,24 @@ def run_name(flat_params: dict[str, str], commit: str) -> str:
     return f"{commit[:7] if commit != 'unknown' else 'no-git'}-params-{digest}"
 
 
-def model_content_sha256(model_dir: Path) -> str:
+def model_content_sha256(model_dir: Path, quantized_encoder: Path | None = None) -> str:
     """One hash of what the registered model is made of: the head's content and the card
     (labels, training data digest, params, the encoder's weight hash, which also names a
-    fine-tuned encoder) without the encoder's local path. A retrain that gives the same
-    model gives the same hash, on any machine."""
+    fine-tuned encoder) without the encoder's local path, and the files of an int8-static
+    model's `quantized_encoder` (registered with it). A retrain that gives the same model
+    gives the same hash, on any machine."""
     from rhetoric.model.sklearn_head import head_content_sha256
 
     folder = ModelFolder(model_dir)
     card = json.loads(folder.card_file.read_text(encoding="utf-8"))
     card.get("embedder", {}).pop("path", None)
-    parts = {"head": head_content_sha256(folder.head_file), "card": card}
+    parts: dict[str, Any] = {"head": head_content_sha256(folder.head_file), "card": card}
+    if quantized_encoder is not None:
+        parts["quantized_encoder"] = {
+            path.relative_to(quantized_encoder).as_posix(): file_sha256(path)
+            for path in sorted(quantized_encoder.rglob("*"))
+            if path.is_file()
+        }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
 
 
@@ -150,12 +161,15 @@ def log_run(
     model_dir: Path,
     input_example: list[str],
     test_docs_digest: str = "",
+    quantized_encoder: Path | None = None,
     log_model: Callable[..., str | None] | None = None,
 ) -> str | None:
     """Record one evaluate execution (`params` nested, `metrics` flat with `test.f1_macro`)
     and register its model as `candidate`, as a new version only if no version has the
-    same content. `log_model` (default: `log_pyfunc_model`) logs and registers the model
-    into the active run and returns the new version.
+    same content. `quantized_encoder`: the store's int8-static encoder, logged with the
+    model (it cannot be remade where the model is loaded: it was calibrated on the corpus)
+    and part of its content. `log_model` (default: `log_pyfunc_model`) logs and registers
+    the model into the active run and returns the new version.
 
     MLflow being unreachable must not lose the DVC outputs: the failure is logged as
     a warning and None is returned.
@@ -169,7 +183,8 @@ def log_run(
             model_dir,
             input_example,
             test_docs_digest,
-            log_model or log_pyfunc_model,
+            quantized_encoder,
+            log_model or partial(log_pyfunc_model, quantized_encoder=quantized_encoder),
         )
     except RhetoricError:
         raise  # a store that must not be used (empty, read-only): the user must act
@@ -185,7 +200,12 @@ def log_run(
 
 
 def log_evaluation(
-    evaluation: Any, card: Any, params: dict[str, Any], artifacts: list[Path], model_dir: Path
+    evaluation: Any,
+    card: Any,
+    params: dict[str, Any],
+    artifacts: list[Path],
+    model_dir: Path,
+    quantized_encoder: Path | None = None,
 ) -> str | None:
     """`log_run` for the evaluate stage: its `evaluation.Evaluation` of the model whose
     `model.card.ModelCard` is `card`; `params` is the whole params.yaml, to which the
@@ -203,16 +223,25 @@ def log_evaluation(
         model_dir,
         evaluation.test_rows["text"].head(2).tolist(),
         test_docs_digest=data_digest(evaluation.test_rows),
+        quantized_encoder=quantized_encoder,
     )
 
 
 def _log_run(
-    params, metrics, data_digest, artifacts, model_dir, input_example, test_docs_digest, log_model
+    params,
+    metrics,
+    data_digest,
+    artifacts,
+    model_dir,
+    input_example,
+    test_docs_digest,
+    quantized_encoder,
+    log_model,
 ) -> str:
     mlflow = _mlflow()
     root = repo_root()
     commit = git_commit(root)
-    content = model_content_sha256(model_dir)
+    content = model_content_sha256(model_dir, quantized_encoder)
     tags = {
         "git_commit": commit,
         "data_digest": data_digest,
@@ -247,9 +276,16 @@ def _log_run(
 
 
 def log_pyfunc_model(
-    mlflow: Any, client: Any, run_id: str, labels: list[str], model_dir: Path, input_example: list[str]
+    mlflow: Any,
+    client: Any,
+    run_id: str,
+    labels: list[str],
+    model_dir: Path,
+    input_example: list[str],
+    quantized_encoder: Path | None = None,
 ) -> str | None:
-    """Log the pyfunc model into the active run and register it; the new version's number."""
+    """Log the pyfunc model into the active run and register it (with `quantized_encoder`,
+    an int8-static model's encoder, as `quantized-encoder/`); the new version's number."""
     import pandas as pd
     from mlflow.models import infer_signature
 
@@ -267,14 +303,21 @@ def log_pyfunc_model(
     encoder = card.embedder
     if encoder.inside_model:  # a fine-tuned encoder has no home but the model: copy it along
         artifacts[encoder.path] = str(folder.root / encoder.path)
-    mlflow.pyfunc.log_model(
-        name="model",
-        python_model=str(SERVING_CODE),
-        artifacts=artifacts,
-        signature=infer_signature(example, output),
-        input_example=example,
-        registered_model_name=REGISTERED_MODEL,
-    )
+    staging = Path(tempfile.mkdtemp(prefix="rhetoric-quantized-"))
+    if quantized_encoder is not None:  # copied under the name ModelFolder looks for
+        shutil.copytree(quantized_encoder, staging / QUANTIZED_DIR)
+        artifacts["quantized_encoder"] = str(staging / QUANTIZED_DIR)
+    try:
+        mlflow.pyfunc.log_model(
+            name="model",
+            python_model=str(SERVING_CODE),
+            artifacts=artifacts,
+            signature=infer_signature(example, output),
+            input_example=example,
+            registered_model_name=REGISTERED_MODEL,
+        )
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     versions = client.search_model_versions(f"name='{REGISTERED_MODEL}' and run_id='{run_id}'")
     return versions[0].version if versions else None
 

@@ -8,6 +8,8 @@ output is flattened, from its `LabeledParagraph`s, into MLflow's DataFrame contr
 A model trained on ONNX vectors (embed.backend onnx or int8) exports its encoder once
 into the folder given at load time, `model_config={"onnx_cache": DIR}`, or else into
 `onnx-encoder/` beside its artifacts in the local copy MLflow loads (`ModelFolder.onnx_cache`).
+A model trained on int8-static vectors carries the store's quantized encoder as the
+artifact `quantized-encoder/` (`ModelFolder.quantized_encoder`), which `Labeler.load` uses.
 """
 
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""Engines that run embed and predict somewhere other than this process (Ray)."""

@@ -1,0 +1,90 @@
+"""The int8-static backend (OpenVINO, calibrated int8) against fp32 torch vectors: quality,
+determinism, the cache, and refusing to quantize without calibration paragraphs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rhetoric.corpus.segment import paragraph_sha1, segment_document
+from rhetoric.encoders.embedding import Encoder, resolve_model
+from rhetoric.encoders.factory import load_exported, make_encoder
+from rhetoric.encoders.onnx_encoder import META_FILE
+from rhetoric.encoders.openvino_encoder import (
+    MODEL_XML,
+    OpenVinoEncoder,
+    calibration_sample,
+    ensure_openvino_model,
+)
+from rhetoric.errors import ModelError
+
+pytest.importorskip("openvino")
+pytest.importorskip("nncf")
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def corpus_paragraphs() -> list[tuple[str, str]]:
+    """(sha1, text) of the shipped corpus's paragraphs."""
+    documents = sorted((ROOT / "data/documents").glob("*.txt"))
+    texts = [p for d in documents for p in segment_document(d.read_text(encoding="utf-8"))]
+    return [(paragraph_sha1(t), t) for t in texts]
+
+
+@pytest.fixture(scope="module")
+def sample() -> dict[str, list[str]]:
+    """40 calibration paragraphs and 60 others to compare on."""
+    paragraphs = calibration_sample(corpus_paragraphs(), 100)
+    return {"calibration": paragraphs[:40], "check": paragraphs[40:]}
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory: pytest.TempPathFactory, sample: dict[str, list[str]]) -> Path:
+    folder = tmp_path_factory.mktemp("ov") / "embedder"
+    return ensure_openvino_model(resolve_model("all-MiniLM-L6-v2"), folder, sample["calibration"])
+
+
+def test_static_int8_stays_close_to_fp32(quantized: Path, sample: dict[str, list[str]]) -> None:
+    identity = resolve_model("all-MiniLM-L6-v2")
+    reference = Encoder(identity, device="cpu", backend="fp32").encode(sample["check"])
+    vectors = OpenVinoEncoder(quantized).encode(sample["check"])
+    cosine = (reference * vectors).sum(axis=1)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert cosine.mean() >= 0.99 and cosine.min() >= 0.97, (cosine.mean(), cosine.min())
+
+
+def test_quantizing_again_gives_the_same_vectors(
+    quantized: Path, sample: dict[str, list[str]], tmp_path: Path
+) -> None:
+    again = ensure_openvino_model(resolve_model("all-MiniLM-L6-v2"), tmp_path / "e", sample["calibration"])
+    first = OpenVinoEncoder(quantized).encode(sample["check"])
+    assert np.array_equal(first, OpenVinoEncoder(again).encode(sample["check"]))
+
+
+def test_batching_does_not_change_a_vector(quantized: Path, sample: dict[str, list[str]]) -> None:
+    texts = sample["check"][:20]
+    together = OpenVinoEncoder(quantized, batch_size=8).encode(texts)
+    alone = np.stack([OpenVinoEncoder(quantized, batch_size=1).encode([t])[0] for t in texts[:5]])
+    assert np.allclose(together[:5], alone, atol=2e-3)
+
+
+def test_the_cache_is_reused_and_needs_calibration_only_the_first_time(
+    quantized: Path, tmp_path: Path
+) -> None:
+    identity = resolve_model("all-MiniLM-L6-v2")
+    stamp = (quantized / MODEL_XML).stat().st_mtime_ns
+    assert ensure_openvino_model(identity, quantized, []) == quantized
+    assert (quantized / MODEL_XML).stat().st_mtime_ns == stamp
+    with pytest.raises(ModelError, match="calibration paragraphs"):
+        ensure_openvino_model(identity, tmp_path / "empty", [])
+    assert not (tmp_path / "empty").exists()
+
+
+def test_factory_and_package_loader_pick_openvino(quantized: Path) -> None:
+    identity = resolve_model("all-MiniLM-L6-v2")
+    assert isinstance(make_encoder(identity, "cpu", "int8-static", 32, quantized), OpenVinoEncoder)
+    assert isinstance(load_exported(quantized), OpenVinoEncoder)
+    assert (quantized / META_FILE).is_file()
