@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rhetoric.io import write_json
+from rhetoric.io import file_sha256, write_json
 from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
 from rhetoric.model.features import feature_frame
-from rhetoric.model.sklearn_head import fit_selected, head_content_sha256, save_head
+from rhetoric.model.sklearn_head import fit_selected, save_head
 from rhetoric.params import TrainParams
 from rhetoric.tracking import runs
 
@@ -142,9 +142,9 @@ def test_a_version_is_registered_only_when_the_model_changed(store: Any, tmp_pat
     assert tags[runs.CONTENT_TAG] == runs.model_content_sha256(changed)
 
 
-def test_head_content_hash_ignores_how_skops_named_the_arrays(tmp_path: Path) -> None:
+def test_two_saves_of_one_head_hash_alike_and_another_head_does_not(tmp_path: Path) -> None:
     first = save_model(tmp_path / "first", 1.0) / "classifier.skops"
     second = save_model(tmp_path / "second", 1.0) / "classifier.skops"
     other = save_model(tmp_path / "other", 0.01) / "classifier.skops"
-    assert head_content_sha256(first) == head_content_sha256(second)
-    assert head_content_sha256(other) != head_content_sha256(first)
+    assert file_sha256(first) == file_sha256(second)
+    assert file_sha256(other) != file_sha256(first)

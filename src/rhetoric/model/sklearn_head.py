@@ -293,31 +293,3 @@ def load_head(path: Path) -> Any:
             "It was not made by rhetoric's train stage or has been tampered with; it was not loaded."
         )
     return sio.load(path, trusted=sorted(found))
-
-
-def head_content_sha256(path: Path) -> str:
-    """A hash of what a skops file holds, equal for two saves of the same head.
-
-    The file's own bytes are not: skops names each array member and numbers each node
-    (`__id__`) by the object's `id()`, and zip headers carry times. This hashes the schema
-    with every member name replaced by the hash of that member's bytes and the node ids
-    renumbered in order of appearance (which keeps shared references shared).
-    """
-    import hashlib
-    import re
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            schema = archive.read("schema.json").decode("utf-8")
-            for name in archive.namelist():
-                if name != "schema.json":
-                    digest = hashlib.sha256(archive.read(name)).hexdigest()
-                    schema = schema.replace(f'"{name}"', f'"{digest}"')
-    except (OSError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
-        raise ModelError(f"{path}: not a readable skops file ({error}); `dvc repro` retrains it.") from None
-    order: dict[str, int] = {}
-    schema = re.sub(
-        r'"__id__": (\d+)', lambda m: f'"__id__": {order.setdefault(m.group(1), len(order))}', schema
-    )
-    return hashlib.sha256(schema.encode("utf-8")).hexdigest()

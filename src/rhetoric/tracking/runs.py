@@ -129,13 +129,12 @@ def model_content_sha256(model_dir: Path, quantized_encoder: Path | None = None)
     (labels, training data digest, params, the encoder's weight hash, which also names a
     fine-tuned encoder) without the encoder's local path, and the files of an int8-static
     model's `quantized_encoder` (registered with it). A retrain that gives the same model
-    gives the same hash, on any machine."""
-    from rhetoric.model.sklearn_head import head_content_sha256
-
+    gives the same hash, on any machine: train writes the head's skops bytes
+    deterministically (`sklearn_head.save_head`), so the file's own hash is its content's."""
     folder = ModelFolder(model_dir)
     card = json.loads(folder.card_file.read_text(encoding="utf-8"))
     card.get("embedder", {}).pop("path", None)
-    parts: dict[str, Any] = {"head": head_content_sha256(folder.head_file), "card": card}
+    parts: dict[str, Any] = {"head": file_sha256(folder.head_file), "card": card}
     if quantized_encoder is not None:
         parts["quantized_encoder"] = {
             path.relative_to(quantized_encoder).as_posix(): file_sha256(path)
