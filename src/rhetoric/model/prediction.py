@@ -173,6 +173,7 @@ class Predictions:
 
     labels: list[str]
     rows: list[dict[str, Any]]  # doc, idx, label, scores, text ("" unless the report needs it)
+    count: int = 0  # rows labeled, kept or not
 
 
 def write_labeled(
@@ -182,8 +183,9 @@ def write_labeled(
     text unless the report needs it) only where a summary, report or timeline needs them,
     so that labeling into JSONL alone runs in memory that does not grow with the input."""
     keep = any(o is not None for o in (outputs.summary, outputs.report, outputs.timeline))
-    kept = []
+    kept, count = [], 0
     for row in labeled:
+        count += 1
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         if keep:
             text = row["text"] if outputs.report is not None else ""
@@ -196,7 +198,7 @@ def write_labeled(
                     "text": text,
                 }
             )
-    return Predictions(list(labels), kept)
+    return Predictions(list(labels), kept, count)
 
 
 def output_stream(output: Path | None) -> contextlib.AbstractContextManager[IO[str]]:
@@ -239,7 +241,7 @@ def write_extras(predictions: Predictions, outputs: Outputs, low_confidence: flo
         )
         save_label_mix_png(mix, outputs.timeline.with_suffix(".png"), label_colours(labels))
     output = f" -> {outputs.output}" if outputs.output else ""
-    return [*lines, f"{len(rows)} paragraphs labeled{output}"]
+    return [*lines, f"{predictions.count} paragraphs labeled{output}"]
 
 
 def document_summary(rows: Iterable[dict[str, Any]], labels: Sequence[str], low: float) -> pd.DataFrame:
