@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rhetoric.io import file_sha256, write_json
+from rhetoric.io import write_json
 from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
 from rhetoric.model.features import feature_frame
 from rhetoric.model.sklearn_head import fit_selected, save_head
@@ -146,5 +146,31 @@ def test_two_saves_of_one_head_hash_alike_and_another_head_does_not(tmp_path: Pa
     first = save_model(tmp_path / "first", 1.0) / "classifier.skops"
     second = save_model(tmp_path / "second", 1.0) / "classifier.skops"
     other = save_model(tmp_path / "other", 0.01) / "classifier.skops"
-    assert file_sha256(first) == file_sha256(second)
-    assert file_sha256(other) != file_sha256(first)
+    assert runs.head_content_sha256(first) == runs.head_content_sha256(second)
+    assert runs.head_content_sha256(other) != runs.head_content_sha256(first)
+
+
+HEAD_IN_A_PROCESS = """
+import sys
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from rhetoric.model.sklearn_head import head_bytes
+texts = ["we will build the bridge", "the treaty was signed", "warm congratulations", "guests came"]
+head = make_pipeline(TfidfVectorizer(), LogisticRegression()).fit(texts, [0, 1, 2, 3])
+sys.stdout.buffer.write(head_bytes(head))
+"""
+
+
+def test_the_same_head_trained_in_two_processes_has_the_same_bytes() -> None:
+    """Memory addresses (skops ids, TF-IDF's `_stop_words_id`) differ between processes;
+    none may reach the file, or a retrained identical model would look new."""
+    import subprocess
+    import sys
+
+    first, second = (
+        subprocess.run([sys.executable, "-c", HEAD_IN_A_PROCESS], capture_output=True, check=True).stdout
+        for _ in range(2)
+    )
+    assert len(first) > 1000
+    assert first == second

@@ -207,7 +207,8 @@ def canonical_skops(raw: bytes) -> bytes:
     address (`id()`) and stamps zip entries with the time, so the same model saved twice
     differs. Ids are renumbered in order of first appearance in the schema, array files
     named after their new ids, entries stamped 1980-01-01; loading is unchanged (ids only
-    mark which objects are shared). Then a retrained, identical model has identical bytes,
+    mark which objects are shared), TF-IDF's `_stop_words_id` (an address) fixed. Then a
+    retrained, identical model has identical bytes,
     and the package made from it stays current."""
     import io
     import json
@@ -228,6 +229,10 @@ def canonical_skops(raw: bytes) -> bytes:
         for key, value in node.items():
             if key == "__id__" and isinstance(value, int):
                 value = ids.setdefault(value, len(ids) + 1)
+            elif key == "_stop_words_id" and isinstance(value, dict) and "content" in value:
+                # TfidfVectorizer keeps id(stop_words), a memory address, only to skip a
+                # re-check it then redoes; a fixed value keeps the bytes the same.
+                value = renumber({**value, "content": "0"})
             elif key == "file" and isinstance(value, str) and value in arrays:
                 value = files.setdefault(value, f"{len(files) + 1:06d}.npy")
             else:
