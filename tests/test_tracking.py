@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rhetoric.io import write_json
+from rhetoric.io import file_sha256, write_json
 from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
 from rhetoric.model.features import feature_frame
 from rhetoric.model.sklearn_head import fit_selected, save_head
@@ -146,8 +146,8 @@ def test_two_saves_of_one_head_hash_alike_and_another_head_does_not(tmp_path: Pa
     first = save_model(tmp_path / "first", 1.0) / "classifier.skops"
     second = save_model(tmp_path / "second", 1.0) / "classifier.skops"
     other = save_model(tmp_path / "other", 0.01) / "classifier.skops"
-    assert runs.head_content_sha256(first) == runs.head_content_sha256(second)
-    assert runs.head_content_sha256(other) != runs.head_content_sha256(first)
+    assert file_sha256(first) == file_sha256(second)
+    assert file_sha256(other) != file_sha256(first)
 
 
 HEAD_IN_A_PROCESS = """

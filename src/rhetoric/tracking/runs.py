@@ -124,46 +124,17 @@ def run_name(flat_params: dict[str, str], commit: str) -> str:
     return f"{commit[:7] if commit != 'unknown' else 'no-git'}-params-{digest}"
 
 
-def head_content_sha256(path: Path) -> str:
-    """A hash of what a skops file holds, equal for two saves of the same head: the schema
-    with every array member's name replaced by the hash of its bytes and the node ids
-    renumbered in order of appearance (shared references stay shared). One pass over the
-    schema: it holds the whole TF-IDF vocabulary."""
-    import re
-    import zipfile
-
-    from rhetoric.errors import ModelError
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            schema = archive.read("schema.json").decode("utf-8")
-            digests = {
-                name: hashlib.sha256(archive.read(name)).hexdigest()
-                for name in archive.namelist()
-                if name != "schema.json"
-            }
-    except (OSError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
-        raise ModelError(f"{path}: not a readable skops file ({error}); `dvc repro` retrains it.") from None
-    schema = re.sub(r'"([^"\\]+)"', lambda m: f'"{digests.get(m.group(1), m.group(1))}"', schema)
-    order: dict[str, int] = {}
-    schema = re.sub(
-        r'"__id__": (\d+)', lambda m: f'"__id__": {order.setdefault(m.group(1), len(order))}', schema
-    )
-    return hashlib.sha256(schema.encode("utf-8")).hexdigest()
-
-
 def model_content_sha256(model_dir: Path, quantized_encoder: Path | None = None) -> str:
     """One hash of what the registered model is made of: the head's content and the card
     (labels, training data digest, params, the encoder's weight hash, which also names a
     fine-tuned encoder) without the encoder's local path, and the files of an int8-static
     model's `quantized_encoder` (registered with it). A retrain that gives the same model
-    gives the same hash, on any machine. The card's `files` (the head file's sha256) is left
-    out: the head counts by its content (`head_content_sha256`), not by its bytes."""
+    gives the same hash, on any machine: `sklearn_head.canonical_skops` makes the head's
+    bytes depend on its content only, so the file's own hash serves."""
     folder = ModelFolder(model_dir)
     card = json.loads(folder.card_file.read_text(encoding="utf-8"))
     card.get("embedder", {}).pop("path", None)
-    card.pop("files", None)
-    parts: dict[str, Any] = {"head": head_content_sha256(folder.head_file), "card": card}
+    parts: dict[str, Any] = {"head": file_sha256(folder.head_file), "card": card}
     if quantized_encoder is not None:
         parts["quantized_encoder"] = {
             path.relative_to(quantized_encoder).as_posix(): file_sha256(path)
