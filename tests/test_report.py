@@ -165,13 +165,19 @@ def test_gold_labels_read_from_label_files(tmp_path: Path) -> None:
 
 
 class CountingLabeler:
-    """Labels a sentence future_commitment when it says "will", else greeting; counts texts."""
+    """Labels a sentence future_commitment when it says "will", else greeting; counts texts.
+    Its sentence evidence labels each sentence of a text the same way (the real one pools
+    the paragraph's token states: tests/test_sentence_evidence.py)."""
 
     labels = LABELS
 
     def __init__(self) -> None:
         self.seen: list[str] = []
         self.calls = 0
+        self.kept = False
+
+    def keep_sentence_vectors(self) -> None:
+        self.kept = True
 
     def label(self, texts):
         from rhetoric.model.labeler import LabeledParagraph
@@ -188,31 +194,36 @@ class CountingLabeler:
             for t in texts
         ]
 
+    def sentence_evidence(self, texts):
+        from rhetoric.corpus.segment import sentences_of
 
-def test_sentence_evidence_labels_each_distinct_sentence_once_in_batches() -> None:
+        split = [sentences_of(t) for t in texts]
+        split = [s if len(s) > 1 else [] for s in split]
+        labeled = iter(self.label([s for group in split for s in group]))
+        return [[(s, next(labeled)) for s in group] for group in split]
+
+
+def test_sentence_evidence_asks_in_batches_of_paragraphs() -> None:
     labeler = CountingLabeler()
     texts = [
         "Congratulations on the day. We will build a bridge.",
         "A single sentence.",
         "We will build a bridge. Thanks.",
     ]
-    evidence = sentence_evidence(labeler.label, texts, batch_size=2)
+    evidence = sentence_evidence(labeler.sentence_evidence, texts, batch_size=2)
     assert [[s["label"] for s in e] for e in evidence] == [
         ["greeting", "future_commitment"],
         [],
         ["future_commitment", "greeting"],
     ]
     assert evidence[0][1] == {"text": "We will build a bridge.", "label": "future_commitment", "score": 0.7}
-    assert sorted(labeler.seen) == sorted(
-        {"Congratulations on the day.", "We will build a bridge.", "Thanks."}
-    )
-    assert labeler.calls == 2  # three distinct sentences in batches of two
+    assert labeler.calls == 2  # three paragraphs in batches of two
 
 
 def test_document_page_marks_the_sentences_that_carry_the_label(tmp_path: Path) -> None:
     labeled = rows()
     labeled[1]["text"] = "Congratulations on the day. We will build a bridge."
-    assert add_sentence_evidence(labeled, CountingLabeler().label) == 2
+    assert add_sentence_evidence(labeled, CountingLabeler().sentence_evidence) == 2
     write_report(labeled, LABELS, tmp_path, 0.6)
     page = (tmp_path / "documents/d1.html").read_text()
     assert page.count('class="sent agrees"') == 1 and page.count('class="sent"') == 1
@@ -236,6 +247,7 @@ def test_predict_labels_sentences_only_for_the_report(
     stage.run([tmp_path / "d1.txt"], tmp_path / "models", None, params, outputs)
     sentences = {"Congratulations on the day.", "We will build a bridge."}
     assert sentences <= set(labeler.seen) if report and evidence else not sentences & set(labeler.seen)
+    assert labeler.kept is (report and evidence)  # sentence vectors kept from the labeling pass
     written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert [set(row) for row in written] == [{"doc", "idx", "text", "label", "scores"}] * 2  # schema kept
     if report:

@@ -4,6 +4,10 @@ Each model has its own folder of append-only Parquet shards (`sha1`, `vector`).
 An embed run writes only the vectors that are missing, one shard per batch, each
 written atomically, so adding a document embeds only its paragraphs and a killed
 run keeps every shard it finished.
+
+Beside each paragraph's vector the store keeps its sentence vectors from the same encoder
+pass (encoders/sentence_spans.py), under `sentence_key(sha1, i)`: the report's sentence
+evidence reads them instead of encoding every sentence again.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rhetoric.corpus.segment import paragraph_sentences, paragraph_sha1
+from rhetoric.encoders.sentence_spans import sentence_key, sentence_spans
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_path
 
@@ -108,6 +113,40 @@ class VectorStore:
         return np.stack(vectors).astype(np.float32)
 
 
+def sentence_keys(paragraph_sha1: str, n_sentences: int) -> list[str]:
+    return [sentence_key(paragraph_sha1, i) for i in range(n_sentences)]
+
+
+def rows_to_encode(sha_text: pd.DataFrame, known: set[str], with_sentences: bool) -> pd.DataFrame:
+    """The rows whose vector is missing and, `with_sentences`, those of more than one
+    sentence whose sentence vectors are missing (a store made before they were kept)."""
+    missing = ~sha_text["sha1"].isin(known).to_numpy()
+    if with_sentences:
+        missing |= np.array(
+            [
+                sentence_key(sha, 0) not in known and bool(sentence_spans(text))
+                for sha, text in zip(sha_text["sha1"], sha_text["text"], strict=True)
+            ],
+            dtype=bool,
+        )
+    return sha_text[missing]
+
+
+def encoded_rows(
+    sha1s: Sequence[str], vectors: np.ndarray, sentences: Sequence[np.ndarray], known: set[str]
+) -> tuple[list[str], np.ndarray]:
+    """The store rows of one encoded batch: each paragraph's vector unless the store has it,
+    then its sentence vectors under `sentence_key`."""
+    keys = [sha for sha in sha1s if sha not in known]
+    rows = [v for sha, v in zip(sha1s, vectors, strict=True) if sha not in known]
+    for sha, group in zip(sha1s, sentences, strict=True):
+        keys += sentence_keys(sha, len(group))
+        rows += list(group)
+    if not rows:
+        return [], np.zeros((0, vectors.shape[1]), dtype=np.float32)
+    return keys, np.stack(rows).astype(np.float32)
+
+
 def texts_to_embed(paragraphs: pd.DataFrame, sentences: bool) -> pd.DataFrame:
     """The unique (sha1, text) rows that need a vector: every paragraph and, with
     `sentences`, every sentence of them (keyed like paragraphs, by the sha1 of its text)."""
@@ -146,7 +185,8 @@ def embed_missing(
     encoder is only made (seconds) when something is missing. `elsewhere(store, missing)`,
     when given, does the encoding and storing instead (the Ray engine) and returns how many
     texts were cut into windows."""
-    missing = sha_text[~sha_text["sha1"].isin(store.known())]
+    known = store.known()
+    missing = rows_to_encode(sha_text, known, with_sentences=True)
     if not len(missing):
         return Filled(len(sha_text), 0, 0)
     if elsewhere is not None:
@@ -154,9 +194,14 @@ def embed_missing(
     from tqdm import tqdm
 
     encoder = make_encoder()
+    if not encoder.gives_tokens:  # an older export: no sentence vectors to fill in
+        missing = rows_to_encode(sha_text, known, with_sentences=False)
     with tqdm(total=len(missing), unit="par", desc="embed", disable=not progress) as bar:
         for start in range(0, len(missing), SHARD_ROWS):
             chunk = missing[start : start + SHARD_ROWS]
-            store.add(chunk["sha1"].tolist(), encoder.encode(chunk["text"].tolist()))
+            vectors, sentences = encoder.encode_with_sentences(chunk["text"].tolist())
+            keys, rows = encoded_rows(chunk["sha1"].tolist(), vectors, sentences, known)
+            if keys:
+                store.add(keys, rows)
             bar.update(len(chunk))
     return Filled(len(sha_text), len(missing), encoder.chunked)

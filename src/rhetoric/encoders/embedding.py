@@ -14,7 +14,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -30,6 +30,10 @@ from rhetoric.params import TORCH_BACKENDS
 log = logging.getLogger(__name__)
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+# What an exported graph returns: unit vectors, then the token states sentence evidence pools.
+EXPORTED_OUTPUTS = ("embedding", "token_embeddings")
+# `WindowedEncoder.run`'s token callback: (text index, token states, character offsets).
+OnTokens = Callable[[int, np.ndarray, np.ndarray], None]
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,16 @@ class WindowedEncoder:
     def windows(self, texts: Sequence[str]) -> list[list[str]]:
         raise NotImplementedError
 
-    def run(self, texts: Sequence[str]) -> np.ndarray:
+    def run(self, texts: Sequence[str], on_tokens: OnTokens | None = None) -> np.ndarray:
+        """One vector per text that fits the window; with `on_tokens`, also calls
+        `on_tokens(i, states, offsets)` for each text i: its real tokens' states (one row
+        per token, no special or padding token) and their character spans in the text."""
         raise NotImplementedError
+
+    @property
+    def gives_tokens(self) -> bool:
+        """Whether `run` can report token states (an export made before it could cannot)."""
+        return True
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length float32 vectors, one row per text."""
@@ -208,6 +220,35 @@ class WindowedEncoder:
         flat = [piece for pieces in windows for piece in pieces]
         # Normalized in float32 (by pool_windows), whatever precision the model computed in.
         return pool_windows(self.run(flat), [len(w) for w in windows])
+
+    def encode_with_sentences(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)` and, from the same pass, each text's sentence vectors (see
+        encoders/sentence_spans.py): an array of one unit vector per sentence, empty for a
+        text of one sentence or where the encoder cannot give token states."""
+        from rhetoric.encoders.sentence_spans import SpanPool, pool_spans, sentence_spans, spans_in_pieces
+
+        if not len(texts) or not self.gives_tokens:
+            empty = np.zeros((0, self.dimension), dtype=np.float32)
+            return self.encode(texts), [empty] * len(texts)
+        windows = self.windows(texts)
+        self.chunked += sum(len(w) > 1 for w in windows)
+        flat = [piece for pieces in windows for piece in pieces]
+        owner = [i for i, pieces in enumerate(windows) for _ in pieces]
+        spans = [sentence_spans(t) for t in texts]
+        located = [
+            where
+            for t, pieces, s in zip(texts, windows, spans, strict=True)
+            for where in spans_in_pieces(t, pieces, s)
+        ]
+        pools = [SpanPool.empty(len(s), self.dimension) for s in spans]
+
+        def on_tokens(piece: int, states: np.ndarray, offsets: np.ndarray) -> None:
+            if located[piece]:
+                text = owner[piece]
+                pools[text].add(*pool_spans(states, offsets, located[piece], len(spans[text])))
+
+        vectors = pool_windows(self.run(flat, on_tokens), [len(w) for w in windows])
+        return vectors, [pool.vectors() for pool in pools]
 
 
 class Encoder(WindowedEncoder):
@@ -256,8 +297,9 @@ class Encoder(WindowedEncoder):
         ids = self.model.tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
         return [cut_windows(t, len(i), self.max_tokens) for t, i in zip(texts, ids, strict=True)]
 
-    def run(self, texts: Sequence[str]) -> np.ndarray:
-        """One vector per text that fits the window, in batches of similar length.
+    def run(self, texts: Sequence[str], on_tokens: OnTokens | None = None) -> np.ndarray:
+        """One vector per text that fits the window, in batches of similar length (and
+        token states to `on_tokens`: see `WindowedEncoder.run`).
 
         Our own batching rather than SentenceTransformer.encode, to pad each batch to a
         multiple of PAD_MULTIPLE tokens: with a handful of tensor shapes, oneDNN's per-shape
@@ -280,13 +322,18 @@ class Encoder(WindowedEncoder):
                 # A window that is no multiple of PAD_MULTIPLE (a local model's own setting)
                 # cannot be padded up to one; such batches pad to their longest text.
                 pad_to_multiple_of=PAD_MULTIPLE if limit % PAD_MULTIPLE == 0 else None,
+                return_offsets_mapping=on_tokens is not None,
                 return_tensors="pt",
             )
+            offsets = features.pop("offset_mapping", None)
             with torch.inference_mode():
-                vectors = self.model({k: v.to(self.device) for k, v in features.items()})[
-                    "sentence_embedding"
-                ]
-            out[rows] = vectors.float().cpu().numpy()
+                output = self.model({k: v.to(self.device) for k, v in features.items()})
+            out[rows] = output["sentence_embedding"].float().cpu().numpy()
+            if on_tokens is not None and offsets is not None:
+                states = output["token_embeddings"].float().cpu().numpy()
+                mask = features["attention_mask"].numpy().astype(bool)
+                for j, i in enumerate(rows):
+                    on_tokens(int(i), states[j][mask[j]], offsets[j].numpy()[mask[j]])
         return out
 
 
@@ -328,15 +375,19 @@ def export_onnx(identity: EmbedderIdentity, path: Path) -> dict[str, Any]:
             super().__init__()
             self.model = model
 
-        def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
+        def forward(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             features = dict(zip(inputs, tensors, strict=True))
-            vector = self.model(features)["sentence_embedding"]
-            return torch.nn.functional.normalize(vector, p=2, dim=1)
+            output = self.model(features)
+            vector = torch.nn.functional.normalize(output["sentence_embedding"], p=2, dim=1)
+            return vector, output["token_embeddings"]  # token states: sentence evidence
 
     sample = model.tokenizer(
         ["a short text", "a somewhat longer text to pad"], padding=True, return_tensors="pt"
     )
-    axes = {name: {0: "batch", 1: "tokens"} for name in inputs} | {"embedding": {0: "batch"}}
+    axes = {name: {0: "batch", 1: "tokens"} for name in inputs} | {
+        "embedding": {0: "batch"},
+        "token_embeddings": {0: "batch", 1: "tokens"},
+    }
     path.parent.mkdir(parents=True, exist_ok=True)
     # The tracer warns that branches are frozen for the sample's shapes; the tests check the
     # graph against torch on other batch sizes and lengths, so the warnings are only noise here.
@@ -347,13 +398,14 @@ def export_onnx(identity: EmbedderIdentity, path: Path) -> dict[str, Any]:
             tuple(sample[name] for name in inputs),
             str(path),
             input_names=inputs,
-            output_names=["embedding"],
+            output_names=list(EXPORTED_OUTPUTS),
             dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )
     return {
         "inputs": inputs,
+        "outputs": list(EXPORTED_OUTPUTS),
         "max_seq_length": int(model.max_seq_length),
         "dimension": int(model.get_embedding_dimension()),
         "architecture": str(getattr(model[0].auto_model.config, "model_type", "")),

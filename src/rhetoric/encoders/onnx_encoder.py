@@ -23,7 +23,13 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.encoders.embedding import PAD_MULTIPLE, EmbedderIdentity, WindowedEncoder, cut_windows
+from rhetoric.encoders.embedding import (
+    PAD_MULTIPLE,
+    EmbedderIdentity,
+    OnTokens,
+    WindowedEncoder,
+    cut_windows,
+)
 from rhetoric.errors import ModelError
 from rhetoric.io import atomic_folder, read_json, write_json
 from rhetoric.params import ONNX_BACKENDS
@@ -52,7 +58,13 @@ def ensure_onnx_model(identity: EmbedderIdentity, folder: Path, backend: str) ->
         raise ModelError(f"embed.backend {backend!r} is not an ONNX backend ({', '.join(ONNX_BACKENDS)}).")
     meta = exported_meta(folder)
     if meta and meta["embedder"]["weights_sha256"] == identity.weights_sha256 and meta["backend"] == backend:
-        return folder
+        if "token_embeddings" in meta.get("outputs", ()):
+            return folder
+        log.info(
+            "re-exporting %s: the export in %s gives no token states (sentence evidence)",
+            identity.name,
+            folder,
+        )
     log.info("exporting %s to ONNX (%s) in %s", identity.name, backend, folder)
     with atomic_folder(folder) as work:
         export_folder(identity, work, backend)
@@ -183,8 +195,9 @@ class OnnxEncoder(WindowedEncoder):
         self.tokenizer.no_padding()
         self.infer = self.load_runtime(folder, threads or min(os.cpu_count() or 1, 8))
 
-    def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
-        """The model as a function from a padded batch (input name -> ids) to unit vectors."""
+    def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+        """The model as a function from a padded batch (input name -> ids) to its outputs:
+        unit vectors, then (exports since sentence evidence) token states."""
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -193,19 +206,24 @@ class OnnxEncoder(WindowedEncoder):
         if self.meta.get("optimized") == OPTIMIZED_LEVEL:  # saved optimized: see save_optimized
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
-        return lambda feed: session.run(None, feed)[0]
+        return lambda feed: session.run(None, feed)
 
     @property
     def dimension(self) -> int:
         return int(self.meta["dimension"])
 
+    @property
+    def gives_tokens(self) -> bool:
+        return "token_embeddings" in self.meta.get("outputs", ())
+
     def windows(self, texts: Sequence[str]) -> list[list[str]]:
         counts = [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]
         return [cut_windows(t, n, self.max_tokens) for t, n in zip(texts, counts, strict=True)]
 
-    def run(self, texts: Sequence[str]) -> np.ndarray:
+    def run(self, texts: Sequence[str], on_tokens: OnTokens | None = None) -> np.ndarray:
         """One vector per text that fits the window; batches of similar length, padded to a
-        multiple of `pad_multiple` tokens (few shapes, as in `embedding.Encoder.run`)."""
+        multiple of `pad_multiple` tokens (few shapes, as in `embedding.Encoder.run`).
+        Token states go to `on_tokens` as in `WindowedEncoder.run`."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
@@ -226,5 +244,12 @@ class OnnxEncoder(WindowedEncoder):
                 }
                 for name in feed:
                     feed[name][j, :n] = columns[name]
-            out[rows] = self.infer(feed)
+            outputs = self.infer(feed)
+            out[rows] = outputs[0]
+            if on_tokens is not None and len(outputs) > 1:
+                for j, i in enumerate(rows):
+                    encoding = encodings[i]
+                    real = np.asarray(encoding.special_tokens_mask) == 0
+                    states = np.asarray(outputs[1][j, : len(encoding.ids)], dtype=np.float32)
+                    on_tokens(int(i), states[real], np.asarray(encoding.offsets)[real])
         return out

@@ -162,26 +162,31 @@ def feeder(tokenizer_file: Path, info: dict[str, Any]) -> Callable[[Sequence[str
     return feed
 
 
-def compiled(model: Any, threads: int) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+def compiled(model: Any, threads: int) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
     """An OpenVINO model compiled for the CPU, in fp32 where it is not int8 (no bf16 even on
-    CPUs that have it), as a function from a batch to its output."""
+    CPUs that have it), as a function from a batch to its outputs (as `OnnxEncoder.load_runtime`)."""
     import openvino as ov
 
     config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
     network = ov.Core().compile_model(model, "CPU", config)
-    return lambda feed: np.asarray(network(feed)[0], dtype=np.float32)
+
+    def infer(feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        result = network(feed)
+        return [np.asarray(result[i], dtype=np.float32) for i in range(len(network.outputs))]
+
+    return infer
 
 
 def compare(
-    reference: Callable[[dict[str, np.ndarray]], np.ndarray],
-    candidate: Callable[[dict[str, np.ndarray]], np.ndarray],
+    reference: Callable[[dict[str, np.ndarray]], list[np.ndarray]],
+    candidate: Callable[[dict[str, np.ndarray]], list[np.ndarray]],
     feed: Callable[[Sequence[str]], dict[str, np.ndarray]],
     texts: Sequence[str],
 ) -> dict[str, float]:
     """Cosine between the two models' unit vectors of each text: min and mean."""
-    cosines = [float((reference(feed([t])) * candidate(feed([t]))).sum()) for t in texts]
+    cosines = [float((reference(feed([t]))[0] * candidate(feed([t]))[0]).sum()) for t in texts]
     return {"min": min(cosines), "mean": float(np.mean(cosines)), "texts": len(cosines)}
 
 
@@ -192,7 +197,7 @@ class OpenVinoEncoder(OnnxEncoder):
 
     pad_multiple = 8
 
-    def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
         if importlib.util.find_spec("openvino") is None:
             raise ModelError(
                 f"{folder}: this embedder runs on OpenVINO, which is not installed: {INSTALL_HINT}."

@@ -31,17 +31,21 @@ def ray_filler(recipe: EncoderRecipe, shard_rows: int) -> Callable[[VectorStore,
 
 
 class EmbedActor:
-    """One encoder per actor; a batch of (sha1, text) rows -> (sha1, vector, chunked)."""
+    """One encoder per actor; a batch of (sha1, text) rows -> store rows (sha1 or sentence
+    key, vector, chunked): each paragraph's vector, then its sentence vectors."""
 
     def __init__(self, make_encoder: Callable[..., Any], threads: int) -> None:
         self.encoder = make_encoder(threads=threads)
 
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, Any]:
+        from rhetoric.vectors import encoded_rows
+
         before = self.encoder.chunked
-        vectors = self.encoder.encode([str(t) for t in batch["text"]])
-        chunked = np.zeros(len(vectors), dtype=np.int64)
+        vectors, sentences = self.encoder.encode_with_sentences([str(t) for t in batch["text"]])
+        keys, rows = encoded_rows([str(s) for s in batch["sha1"]], vectors, sentences, set())
+        chunked = np.zeros(len(rows), dtype=np.int64)
         chunked[:1] = self.encoder.chunked - before
-        return {"sha1": batch["sha1"], "vector": vectors, "chunked": chunked}
+        return {"sha1": np.asarray(keys, dtype=object), "vector": rows, "chunked": chunked}
 
 
 def embed_on_ray(
@@ -62,10 +66,15 @@ def embed_on_ray(
         **resources,
     )
 
+    known = store.known()  # a paragraph vector already stored is kept as it is
+
     def commit() -> int:
         chunked = 0
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            store.add([str(s) for s in batch["sha1"]], np.asarray(batch["vector"], dtype=np.float32))
+            keep = [i for i, key in enumerate(batch["sha1"]) if str(key) not in known]
+            if keep:
+                vectors = np.asarray(batch["vector"], dtype=np.float32)[keep]
+                store.add([str(batch["sha1"][i]) for i in keep], vectors)
             chunked += int(batch["chunked"].sum())
         return chunked
 

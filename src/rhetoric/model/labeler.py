@@ -45,7 +45,9 @@ MAX_TEXT_CHARS = 100_000
 
 
 class TextEncoder(Protocol):
-    """What a Labeler needs from an encoder (`embedding.Encoder`, `OnnxEncoder`, a test stub)."""
+    """What a Labeler needs from an encoder (`embedding.Encoder`, `OnnxEncoder`, a test stub).
+    Sentence evidence also uses `encode_with_sentences` where the encoder has it
+    (`embedding.WindowedEncoder`); one without it gives no sentence evidence."""
 
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
@@ -167,6 +169,21 @@ class LazyEncoder:
             self.encoder = self.build()
         return self.encoder.encode(texts)
 
+    def encode_with_sentences(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        if self.encoder is None:
+            self.encoder = self.build()
+        return with_sentences(self.encoder, texts)
+
+
+def with_sentences(encoder: TextEncoder, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Vectors and sentence vectors (see `WindowedEncoder.encode_with_sentences`); no
+    sentence vectors from an encoder that cannot pool its tokens."""
+    encode = getattr(encoder, "encode_with_sentences", None)
+    if encode is not None:
+        return encode(texts)
+    vectors = encoder.encode(texts)
+    return vectors, [np.zeros((0, vectors.shape[1]), dtype=np.float32)] * len(texts)
+
 
 def model_encoder(
     folder: ModelFolder, card: ModelCard, packaged: bool, onnx_cache: Path | None, threads: int | None = None
@@ -228,6 +245,14 @@ class Labeler:
         self.lookup = lookup  # cached vectors (the vector store), used before the encoder
         self.labels: list[str] = list(card.labels)
         self.order = [list(head.classes).index(label) for label in self.labels]
+        # sha1 -> sentence vectors from this process's own encoder passes, kept only after
+        # `keep_sentence_vectors` (the report asks for evidence after labeling).
+        self.sentence_vectors: dict[str, np.ndarray] | None = None
+
+    def keep_sentence_vectors(self) -> None:
+        """From now on, encode paragraphs with their sentence vectors and keep those, so
+        `sentence_evidence` on the same texts needs no second encoder pass."""
+        self.sentence_vectors = {}
 
     @classmethod
     def load(
@@ -295,11 +320,70 @@ class Labeler:
             lookup([paragraph_sha1(t) for t in texts]) if lookup else [None] * len(texts)
         )
         todo = [i for i, v in enumerate(found) if v is None]
-        if todo:
+        if todo and self.sentence_vectors is not None:
+            fresh, groups = with_sentences(self.encoder, [texts[i] for i in todo])
+            self.sentence_vectors.update(
+                (paragraph_sha1(texts[i]), group) for i, group in zip(todo, groups, strict=True)
+            )
+        elif todo:
             fresh = self.encoder.encode([texts[i] for i in todo])
-            for i, vector in zip(todo, fresh, strict=True):
-                found[i] = vector
+        for i, vector in zip(todo, fresh if todo else [], strict=True):
+            found[i] = vector
         return np.stack(found).astype(np.float32)
+
+    def sentence_vectors_for(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each normalized text's sentence vectors (one row per sentence of
+        `sentence_spans`): kept from this process's pass, else the store's, else encoded now."""
+        from rhetoric.encoders.sentence_spans import sentence_key, sentence_spans
+
+        wanted = [len(sentence_spans(t)) for t in texts]
+        kept = self.sentence_vectors or {}
+        shas = [paragraph_sha1(t) for t in texts]
+        groups: list[np.ndarray | None] = [
+            kept.get(sha) if n else None for sha, n in zip(shas, wanted, strict=True)
+        ]
+        if self.lookup is not None:
+            keys = [
+                sentence_key(sha, k)
+                for sha, n, g in zip(shas, wanted, groups, strict=True)
+                if g is None
+                for k in range(n)
+            ]
+            stored = dict(zip(keys, self.lookup(keys), strict=True)) if keys else {}
+            for i, (sha, n) in enumerate(zip(shas, wanted, strict=True)):
+                rows = [stored.get(sentence_key(sha, k)) for k in range(n)] if groups[i] is None else []
+                if n and rows and all(r is not None for r in rows):
+                    groups[i] = np.stack(rows)
+        todo = [i for i, (g, n) in enumerate(zip(groups, wanted, strict=True)) if g is None and n]
+        if todo:
+            _, fresh = with_sentences(self.encoder, [texts[i] for i in todo])
+            for i, group in zip(todo, fresh, strict=True):
+                groups[i] = group
+        empty = np.zeros((0, 1), dtype=np.float32)
+        return [g if g is not None and len(g) == n else empty for g, n in zip(groups, wanted, strict=True)]
+
+    def sentence_evidence(self, texts: Sequence[str]) -> list[list[tuple[str, LabeledParagraph]]]:
+        """For each text, its sentences each labeled by the head from the sentence's vector
+        of the paragraph's own pass (encoders/sentence_spans.py); [] for a text of one
+        sentence (its own evidence), and wherever the model cannot say: a head trained on
+        sentence features, or an encoder that gives no token states."""
+        from rhetoric.encoders.sentence_spans import sentence_spans
+
+        texts = [normalize_paragraph(t) for t in texts]
+        if getattr(self.head, "uses_sentences", False):
+            return [[] for _ in texts]
+        groups = self.sentence_vectors_for(texts)
+        sentences = [
+            [t[a:b] for a, b in sentence_spans(t)] if len(g) else []
+            for t, g in zip(texts, groups, strict=True)
+        ]
+        flat = [s for group in sentences for s in group]
+        if not flat:
+            return [[] for _ in texts]
+        vectors = np.concatenate([g for g in groups if len(g)]).astype(np.float32)
+        proba = self.head.predict_proba(flat, lambda batch: vectors)[:, self.order]
+        labeled = iter(LabeledParagraph.from_proba(p, self.labels) for p in proba)
+        return [[(s, next(labeled)) for s in group] for group in sentences]
 
     def predict_proba(self, texts: Sequence[str], lookup: Lookup | None = None) -> np.ndarray:
         """Probabilities of the whitespace-normalized texts, columns in `self.labels` order."""

@@ -1,11 +1,11 @@
-"""Which sentences carried a paragraph's function: each sentence labeled on its own.
+"""Which sentences carried a paragraph's function: each sentence labeled by the same head.
 
-The head labels whole paragraphs; to show the evidence behind a label, the report labels
-every sentence of a multi-sentence paragraph with the same labeler and marks the sentences
-whose own label is the paragraph's. Only the report asks for this, so `rhetoric predict`
-without `--report` scores no sentence. Sentences are labeled in batches, each distinct
-sentence once, and their vectors come from the vector store where `embed.sentences: true`
-put them there.
+The head labels whole paragraphs; to show the evidence behind a label, the report puts
+each sentence of a multi-sentence paragraph beside its own label and marks the sentences
+whose label is the paragraph's. The sentence vectors come from the paragraph's own encoder
+pass (`Labeler.sentence_evidence`, encoders/sentence_spans.py), so the evidence costs no
+second pass over the text. Only the report asks for it, so `rhetoric predict` without
+`--report` labels no sentence.
 """
 
 from __future__ import annotations
@@ -13,36 +13,28 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from rhetoric.corpus.segment import normalize_paragraph, sentences_of
-
 if TYPE_CHECKING:
     from rhetoric.model.labeler import LabeledParagraph
 
-Label = Callable[[Sequence[str]], "list[LabeledParagraph]"]
+Evidence = Callable[[Sequence[str]], "list[list[tuple[str, LabeledParagraph]]]"]
 
 
 def sentence_evidence(
-    label: Label, texts: Sequence[str], batch_size: int = 256
+    evidence: Evidence, texts: Sequence[str], batch_size: int = 256
 ) -> list[list[dict[str, Any]]]:
     """For each text, its sentences with their own label and score (that label's
-    probability); [] for a text of one sentence, which is its own evidence."""
-    split = [sentences_of(normalize_paragraph(t)) for t in texts]
-    split = [s if len(s) > 1 else [] for s in split]
-    distinct = list(dict.fromkeys(s for sentences in split for s in sentences))
-    labeled: dict[str, LabeledParagraph] = {}
-    for start in range(0, len(distinct), batch_size):
-        batch = distinct[start : start + batch_size]
-        labeled.update(zip(batch, label(batch), strict=True))
-    return [
-        [{"text": s, "label": labeled[s].label, "score": labeled[s].confidence} for s in sentences]
-        for sentences in split
-    ]
+    probability); [] for a text of one sentence, or where the model cannot say."""
+    found: list[list[dict[str, Any]]] = []
+    for start in range(0, len(texts), batch_size):
+        for sentences in evidence(texts[start : start + batch_size]):
+            found.append([{"text": s, "label": got.label, "score": got.confidence} for s, got in sentences])
+    return found
 
 
-def add_sentence_evidence(rows: list[dict[str, Any]], label: Label) -> int:
+def add_sentence_evidence(rows: list[dict[str, Any]], evidence: Evidence) -> int:
     """Put each row's `sentences` (see `sentence_evidence`) into it; returns how many
     sentences were labeled."""
-    evidence = sentence_evidence(label, [r["text"] for r in rows])
-    for row, sentences in zip(rows, evidence, strict=True):
+    found = sentence_evidence(evidence, [r["text"] for r in rows])
+    for row, sentences in zip(rows, found, strict=True):
         row["sentences"] = sentences
-    return sum(len(s) for s in evidence)
+    return sum(len(s) for s in found)

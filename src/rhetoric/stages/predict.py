@@ -57,6 +57,8 @@ def run(
 
         labeled_rows = label_on_ray(files, max_bytes, model, vectors)
     else:
+        if outputs.report is not None and predict.sentence_evidence:
+            labeler.keep_sentence_vectors()  # the evidence below then needs no second pass
         labeled_rows = prediction.label_rows(labeler, prediction.input_rows(files, max_bytes))
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
@@ -64,7 +66,8 @@ def run(
         from rhetoric.report.evidence import add_sentence_evidence
 
         log.info(
-            "predict: %d sentences labeled for the report", add_sentence_evidence(labeled.rows, labeler.label)
+            "predict: %d sentences labeled for the report",
+            add_sentence_evidence(labeled.rows, labeler.sentence_evidence),
         )
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
