@@ -261,7 +261,7 @@ def test_month_axis_has_few_readable_date_ticks(start: str, end: str) -> None:
 @pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed")
 @pytest.mark.parametrize("page", ["documents/d1.html", "index.html"])
 def test_report_renders_in_headless_chromium(tmp_path: Path, page: str) -> None:
-    """The report draws offline (tools/headless_chromium.py refuses every connection)."""
+    """The report draws offline (tools/headless_chromium.py refuses all but loopback)."""
     from PIL import Image
 
     write_report(rows(), LABELS, tmp_path, 0.6, metadata())
