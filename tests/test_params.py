@@ -13,6 +13,7 @@ from rhetoric.params import (
     SegmentParams,
     TrainParams,
     flatten,
+    model_requirements,
     parse_labels,
 )
 
@@ -107,3 +108,27 @@ def test_params_are_frozen_and_round_trip() -> None:
         params.seed = 1  # type: ignore[misc]
     assert TrainParams.from_dict(params.to_dict()) == params
     assert TrainParams.from_dict(None) == TrainParams()
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ({}, None),  # no project params: nothing to check a model against
+        ({"labels": ["a", "b"]}, (("a", "b"), None)),
+        ({"labels": ["a", "b"], "embed": {"batch_size": 8}}, (("a", "b"), None)),  # default model
+        ({"labels": ["a", "b"], "embed": {"model": "my-encoder"}}, (("a", "b"), "my-encoder")),
+    ],
+)
+def test_model_requirements_name_the_embedder_only_where_params_do(raw: dict, expected: object) -> None:
+    assert model_requirements(raw) == expected
+
+
+def test_model_requirements_check_the_embed_section_and_the_labels() -> None:
+    with pytest.raises(ParamsError, match="embed.batch_size"):
+        model_requirements({"labels": ["a", "b"], "embed": {"batch_size": 0}})
+    with pytest.raises(ParamsError, match="labels"):
+        model_requirements({"labels": ["a"]})
+
+
+def test_max_document_bytes_follows_the_megabytes() -> None:
+    assert SegmentParams.from_dict({"max_document_mb": 0.5}).max_document_bytes == 512 * 1024

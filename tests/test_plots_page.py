@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import configparser
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from headless_chromium import find_chromium, take_screenshot
 
 from rhetoric.errors import RhetoricError
 from rhetoric.report.plots_page import page_template, write_plots_page
@@ -46,39 +46,17 @@ def dvc(args: list[str], cwd: Path) -> None:
     subprocess.run(["dvc", *args], cwd=cwd, env=env, check=True, capture_output=True, timeout=120)
 
 
-def offline_screenshot(page: Path, shot: Path, profile: Path) -> set[tuple[int, int, int]]:
-    """The colours headless Chromium draws for `page` with every connection refused
-    (an unreachable proxy for all but loopback, no name resolution)."""
+def screenshot_colours(page: Path, shot: Path) -> set[tuple[int, int, int]]:
+    """The colours headless Chromium draws for `page` with every connection but loopback
+    refused (tools/headless_chromium.py)."""
     from PIL import Image
 
-    subprocess.run(
-        [
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--no-first-run",
-            "--proxy-server=http://127.0.0.1:9",
-            "--proxy-bypass-list=<-loopback>",
-            "--host-resolver-rules=MAP * ~NOTFOUND",
-            "--virtual-time-budget=15000",
-            f"--user-data-dir={profile}",
-            "--hide-scrollbars",
-            f"--screenshot={shot}",
-            "--window-size=900,700",
-            page.as_uri(),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    take_screenshot(page, shot)
     pixels = np.asarray(Image.open(shot).convert("RGB")).reshape(-1, 3)
     return {tuple(int(c) for c in pixel) for pixel in np.unique(pixels, axis=0)}
 
 
-@pytest.mark.skipif(not shutil.which("chromium"), reason="chromium is not installed")
+@pytest.mark.skipif(find_chromium() is None, reason="chromium is not installed")
 def test_dvc_plots_show_renders_offline_with_our_page(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()
@@ -89,7 +67,7 @@ def test_dvc_plots_show_renders_offline_with_our_page(tmp_path: Path) -> None:
     write_plots_page(project / "page.html")
     dvc(["plots", "show", "--html-template", "page.html", "-o", "ours"], project)
     dvc(["plots", "show", "-o", "default"], project)  # DVC's own page: vega from a CDN
-    ours = offline_screenshot(project / "ours/index.html", tmp_path / "ours.png", tmp_path / "p1")
-    default = offline_screenshot(project / "default/index.html", tmp_path / "default.png", tmp_path / "p2")
+    ours = screenshot_colours(project / "ours/index.html", tmp_path / "ours.png")
+    default = screenshot_colours(project / "default/index.html", tmp_path / "default.png")
     assert DVC_WORKSPACE_COLOUR in ours  # the bars are drawn
     assert DVC_WORKSPACE_COLOUR not in default  # offline, DVC's own page stays blank

@@ -1,4 +1,5 @@
-"""Take the README's report screenshots (docs/img/report_*.png) with headless Chromium.
+"""Take the README's report screenshots (docs/img/report_*.png) with headless Chromium
+(tools/headless_chromium.py: offline, as the tests draw them).
 
     python tools/report_screenshots.py REPORT_FOLDER DOCUMENT_ID [OUTPUT_FOLDER]
 
@@ -9,40 +10,13 @@ The screenshots are plain files: taking them is a script, not a test.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
+from headless_chromium import ChromiumMissing, take_screenshot
+
 ROOT = Path(__file__).resolve().parents[1]
-SIZE = "1100,900"  # width, height in CSS pixels: the first screen a reader sees
-
-
-def screenshot(page: Path, target: Path, size: str = SIZE) -> None:
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        sys.exit("chromium is not installed (apt-get install chromium).")
-    with tempfile.TemporaryDirectory() as profile:
-        subprocess.run(
-            [
-                chromium,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                "--hide-scrollbars",
-                f"--screenshot={target}",
-                f"--window-size={size}",
-                page.resolve().as_uri(),
-            ],
-            check=True,
-            capture_output=True,
-            timeout=120,
-        )
+WINDOW = (1100, 900)  # width, height in CSS pixels: the first screen a reader sees
 
 
 def main() -> None:
@@ -57,7 +31,10 @@ def main() -> None:
     for name, page in pages.items():
         if not page.is_file():
             sys.exit(f"{page}: no such page; run `rhetoric predict ... --report {report}` first.")
-        screenshot(page, output / name)
+        try:
+            take_screenshot(page, output / name, WINDOW)
+        except ChromiumMissing as error:
+            sys.exit(str(error))
         print(f"{page} -> {output / name}")
 
 

@@ -172,6 +172,10 @@ class SegmentParams(Section):
     section: ClassVar[str] = "segment"
     max_document_mb: Float = Field(default=5.0, gt=0)
 
+    @property
+    def max_document_bytes(self) -> int:
+        return int(self.max_document_mb * 1024 * 1024)
+
 
 class EmbedParams(Section):
     section: ClassVar[str] = "embed"
@@ -258,6 +262,17 @@ def parse_labels(raw: Any) -> tuple[str, ...]:
     if len(set(raw)) != len(raw) or len(raw) < 2:
         raise ParamsError(f"params.yaml: labels must be at least two distinct names, got {raw}.")
     return tuple(raw)
+
+
+def model_requirements(raw: dict[str, Any]) -> tuple[tuple[str, ...], str | None] | None:
+    """What params say a trained model must have been made with, for `Labeler.check_compatible`:
+    its labels and, where embed.model is written out, its embedder (a default model name says
+    nothing: the model's card is right). None where params list no labels (no project)."""
+    if "labels" not in raw:
+        return None
+    embed = EmbedParams.from_dict(raw.get("embed"))  # validated: a bad section is one line
+    named = isinstance(raw.get("embed"), dict) and "model" in raw["embed"]
+    return parse_labels(raw["labels"]), embed.model if named else None
 
 
 PARAMS_LIMIT = 1024 * 1024  # bytes: params.yaml is a few hundred

@@ -105,6 +105,11 @@ class ModelFolder:
         return self.root / HEAD_FILE
 
     @property
+    def trained_files(self) -> tuple[Path, Path]:
+        """The card and the head: what labeling reads here, which no output may overwrite."""
+        return self.card_file, self.head_file
+
+    @property
     def package(self) -> Package:
         return Package(self.root / EXPORT_DIR)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 
@@ -25,6 +26,8 @@ from rhetoric.vectors import SHARD_ROWS, VectorStore, embed_missing, texts_to_em
 
 log = logging.getLogger(__name__)
 
+Filler = Callable[[VectorStore, pd.DataFrame], int]  # embeds a store's missing texts, returns how many
+
 
 def run(
     paragraphs: Path,
@@ -42,23 +45,44 @@ def run(
     backend = choose_backend(params.backend, device)
     table = pd.read_parquet(paragraphs, columns=["sha1", "text"])
     texts = texts_to_embed(table, params.sentences)
-    # int8-static (opt-in) quantizes the encoder on corpus paragraphs the first time (cached
-    # after) and is kept only where it holds quality. Each backend has its own store.
-    folder = partial(encoder_folder, store, identity)
-    calibration = calibration_for(backend, zip(table["sha1"], table["text"], strict=True))
-    recipe = EncoderRecipe(identity, device, backend, params.batch_size, folder(backend), calibration)
-    recipe = check_int8_static(recipe, folder)
+    sha_texts = zip(table["sha1"], table["text"], strict=True)
+    recipe = encoder_recipe(store, identity, device, backend, params.batch_size, sha_texts)
     key = store_key(identity, recipe.backend)
     vectors = VectorStore(store, key)
-    elsewhere = None
-    if (engine or params.engine) == "ray":
-        from rhetoric.engines.ray_embed import ray_filler
-
-        elsewhere = ray_filler(recipe, SHARD_ROWS)
+    elsewhere = filler_on(engine or params.engine, recipe)
     filled = embed_missing(vectors, texts, recipe.make, progress=sys.stderr.isatty(), elsewhere=elsewhere)
     how = {"backend": recipe.backend, "batch_size": params.batch_size, "sentences": params.sentences}
     write_json(manifest, {"embedder": identity.to_dict(), "key": key, **how})
     log.info("embed: %s [%s]", filled.describe(), key)
+
+
+def encoder_recipe(
+    store: Path,
+    identity: EmbedderIdentity,
+    device: str,
+    backend: str,
+    batch_size: int,
+    sha_texts: Iterable[tuple[str, str]],
+) -> EncoderRecipe:
+    """The encoder embed uses, its exported models cached in the store of its backend.
+    int8-static (opt-in) quantizes the encoder on corpus paragraphs (`sha_texts`) the first
+    time (cached after) and is kept only where it holds quality, else torch's backend.
+    Here, not in encoders/factory.py: it joins the store's layout (vectors.py, which imports
+    pandas) to the factory, which the predict path loads without pandas."""
+    folder = partial(encoder_folder, store, identity)
+    calibration = calibration_for(backend, sha_texts)
+    recipe = EncoderRecipe(identity, device, backend, batch_size, folder(backend), calibration)
+    return check_int8_static(recipe, folder)
+
+
+def filler_on(engine: str, recipe: EncoderRecipe) -> Filler | None:
+    """What embeds the missing texts elsewhere: Ray's actors for engine ray (Ray is imported
+    only then: it is an optional extra), None for local (`embed_missing` embeds here)."""
+    if engine != "ray":
+        return None
+    from rhetoric.engines.ray_embed import ray_filler
+
+    return ray_filler(recipe, SHARD_ROWS)
 
 
 def encoder_folder(store: Path, identity: EmbedderIdentity, backend: str) -> Path:

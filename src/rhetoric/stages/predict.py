@@ -10,7 +10,7 @@ from rhetoric import project
 from rhetoric.model import prediction
 from rhetoric.model.folder import ModelFolder
 from rhetoric.model.labeler import Labeler
-from rhetoric.params import EmbedParams, PredictParams, SegmentParams, parse_labels, read_params
+from rhetoric.params import EmbedParams, PredictParams, SegmentParams, model_requirements, read_params
 
 log = logging.getLogger(__name__)
 
@@ -25,33 +25,21 @@ def run(
 ) -> None:
     """Label `inputs`; without `model`/`params_file`, those of the project this runs in.
     `engine` (local or ray) overrides embed.engine from params."""
-    if model is None:
-        model = project.default_model(Path.cwd(), os.environ)
-    if params_file is None:
-        params_file = project.project_file(Path.cwd(), os.environ, project.PARAMS_FILE)
+    model = model or project.default_model(Path.cwd(), os.environ)
+    params_file = params_file or project.project_file(Path.cwd(), os.environ, project.PARAMS_FILE)
     raw = read_params(params_file) if params_file else {}
-    segment = SegmentParams.from_dict(raw.get("segment"))
+    max_bytes = SegmentParams.from_dict(raw.get("segment")).max_document_bytes
     predict = PredictParams.from_dict(raw.get("predict"))
     if str(model).startswith("models:/"):
         from rhetoric.tracking.runs import download_to_temporary_folder
 
         model = download_to_temporary_folder(str(model))
     labeler = Labeler.load(model, exported=True, store=vectors)
-    if "labels" in raw:
-        embed = EmbedParams.from_dict(raw.get("embed"))  # validated: a bad section is one line
-        named = isinstance(raw.get("embed"), dict) and "model" in raw["embed"]
-        labeler.check_compatible(parse_labels(raw["labels"]), embed.model if named else None)
+    if (required := model_requirements(raw)) is not None:
+        labeler.check_compatible(*required)
     files = prediction.expand_inputs(inputs)
-    folder = ModelFolder(model)
-    named_inputs = [
-        *files,
-        *inputs,
-        folder.card_file,
-        folder.head_file,
-        *([params_file] if params_file else []),
-    ]
-    prediction.check_outputs(outputs, named_inputs)
-    max_bytes = int(segment.max_document_mb * 1024 * 1024)
+    read = [*files, *inputs, *ModelFolder(model).trained_files, *([params_file] if params_file else [])]
+    prediction.check_outputs(outputs, read)
     if (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray":
         from rhetoric.engines.ray_predict import label_on_ray
 

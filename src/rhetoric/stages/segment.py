@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 def run(documents: Path, output: Path, params_file: Path) -> None:
     params = SegmentParams.from_dict(read_params(params_file).get("segment"))
-    paragraphs, summary = segment_folder(documents, int(params.max_document_mb * 1024 * 1024))
+    paragraphs, summary = segment_folder(documents, params.max_document_bytes)
     write_parquet(output, paragraphs)
     log.info(
         "segment: %d documents, %d paragraphs, %d empty documents skipped%s -> %s",
