@@ -159,9 +159,11 @@ def test_label_studio_round_trip() -> None:
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_doccano_round_trip(fmt: str) -> None:
-    text = to_doccano([{**prediction("d1", 0, "Thanks, friends.", 0.9), "label": "greeting"}], fmt)
-    rows = from_doccano(text, fmt, LABELS, "dc").rows
-    assert rows == [{"doc": "d1", "text": "Thanks, friends.", "label": "greeting", "secondary": []}]
+    unlabeled = {k: v for k, v in prediction("d1", 1, "Not yet.", 0.5).items() if k != "label"}
+    text = to_doccano([{**prediction("d1", 0, "Thanks, friends.", 0.9), "label": "greeting"}, unlabeled], fmt)
+    imported = from_doccano(text, fmt, LABELS, "dc")
+    assert imported.rows == [{"doc": "d1", "text": "Thanks, friends.", "label": "greeting", "secondary": []}]
+    assert (imported.items, imported.unlabeled) == (2, 1)
 
 
 def test_export_and_import_commands(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
