@@ -11,12 +11,15 @@ import termios
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
+from click.testing import Result
 from typer.testing import CliRunner
 
 from rhetoric.cli import app
-from rhetoric.corpus.documents import paragraph_frame
+from rhetoric.corpus.documents import paragraph_frame, paragraph_rows
+from rhetoric.corpus.segment import paragraph_sha1
 from rhetoric.labeling.annotation import (
     from_doccano,
     from_label_studio,
@@ -150,15 +153,17 @@ def test_label_studio_round_trip() -> None:
     tasks = to_label_studio([prediction("d1", 3, "We will act.", 0.8)], "v1")
     assert tasks[0]["predictions"][0]["result"][0]["value"]["choices"] == ["greeting"]
     tasks[0]["annotations"] = [{"result": [{"value": {"choices": ["future_commitment"]}}]}]
-    rows = from_label_studio(json.loads(json.dumps(tasks)), LABELS, "ls.json")
+    rows = from_label_studio(json.loads(json.dumps(tasks)), LABELS, "ls.json").rows
     assert rows == [{"doc": "d1", "text": "We will act.", "label": "future_commitment", "secondary": []}]
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "csv"])
 def test_doccano_round_trip(fmt: str) -> None:
-    text = to_doccano([{**prediction("d1", 0, "Thanks, friends.", 0.9), "label": "greeting"}], fmt)
-    rows = from_doccano(text, fmt, LABELS, "dc")
-    assert rows == [{"doc": "d1", "text": "Thanks, friends.", "label": "greeting", "secondary": []}]
+    unlabeled = {k: v for k, v in prediction("d1", 1, "Not yet.", 0.5).items() if k != "label"}
+    text = to_doccano([{**prediction("d1", 0, "Thanks, friends.", 0.9), "label": "greeting"}, unlabeled], fmt)
+    imported = from_doccano(text, fmt, LABELS, "dc")
+    assert imported.rows == [{"doc": "d1", "text": "Thanks, friends.", "label": "greeting", "secondary": []}]
+    assert (imported.items, imported.unlabeled) == (2, 1)
 
 
 def test_export_and_import_commands(workspace: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,3 +205,128 @@ def test_deprecated_export_and_import_names_still_work(
     assert result.exit_code == 0, result.output
     assert "deprecated" in result.stderr and "rhetoric tasks import" in result.stderr
     assert len((workspace / "labels.jsonl").read_text().splitlines()) == 2
+
+
+# A real export from Label Studio 1.23.2 (pip install label-studio; `label-studio start`, REST API):
+# a project made with src/rhetoric/labeling/label_studio.xml, the tasks of `rhetoric tasks export`
+# for ten paragraphs of our corpus imported, annotations made through /api/tasks/<id>/annotations
+# as the interface makes them, then GET /api/projects/<id>/export?exportType=JSON
+# &download_all_tasks=true (the interface's Export leaves unannotated tasks out), trimmed to eight
+# tasks by dropping whole tasks, written back as Label Studio writes it (compact JSON).
+FIXTURES = Path(__file__).parent / "fixtures"
+REAL_EXPORT = FIXTURES / "label_studio_export.json"
+# The same project's JSON-MIN export (one row per annotation, no "data"), trimmed to two rows.
+REAL_EXPORT_MIN = FIXTURES / "label_studio_export_min.json"
+# What the annotations in REAL_EXPORT chose, by (document, paragraph index): the label and secondary
+# labels rhetoric must read back.
+CHOSEN = {
+    # annotation 11 (future_commitment) was made after annotation 1, then annotation 1 was revised
+    ("a01_cn_la_relations_anniv", 4): ("historical_claim", []),
+    ("a01_cn_la_relations_anniv", 1): ("other", []),
+    ("f05_fj_cyclone_kalea_thanks", 3): ("historical_claim", []),  # submitted as other, then updated
+    ("f05_fj_cyclone_kalea_thanks", 2): (
+        "greeting",
+        ["future_commitment"],
+    ),  # secondary repeats the label too
+    ("f05_fj_cyclone_kalea_thanks", 1): ("other", []),  # two annotations, the later one says other
+    ("a04_cn_mn_national_day_speech", 21): ("greeting", []),
+}
+SKIPPED, UNANNOTATED = ("a01_cn_la_relations_anniv", 2), ("a01_cn_la_relations_anniv", 3)
+
+
+@pytest.fixture
+def corpus_project(tmp_path: Path, root: Path) -> Path:
+    """A project with the repository's params and the paragraph table of the export's documents,
+    segmented from data/documents/ as the segment stage does."""
+    (tmp_path / "params.yaml").write_bytes((root / "params.yaml").read_bytes())
+    docs = {task["data"]["doc"] for task in json.loads(REAL_EXPORT.read_text(encoding="utf-8"))}
+    rows = [
+        row
+        for doc in sorted(docs)
+        for row in paragraph_rows(doc, (root / "data/documents" / f"{doc}.txt").read_text(encoding="utf-8"))
+    ]
+    paragraph_frame(rows).to_parquet(tmp_path / "paragraphs.parquet")
+    return tmp_path
+
+
+def import_into(project: Path, export: Path) -> Result:
+    args = ["tasks", "import", str(export), "--labels", str(project / "labels.jsonl")]
+    args += ["--params", str(project / "params.yaml"), "--paragraphs", str(project / "paragraphs.parquet")]
+    return CliRunner().invoke(app, args)
+
+
+def test_a_real_label_studio_export_gives_each_annotated_tasks_latest_label(
+    corpus_project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tasks = {(t["data"]["doc"], t["data"]["idx"]): t for t in json.loads(REAL_EXPORT.read_text("utf-8"))}
+    revised = tasks[("a01_cn_la_relations_anniv", 4)]["annotations"]
+    assert revised[-1]["result"][0]["value"]["choices"] == ["future_commitment"]  # last, but older
+    assert tasks[SKIPPED]["annotations"][0]["was_cancelled"] and not tasks[UNANNOTATED]["annotations"]
+
+    with caplog.at_level("INFO"):
+        result = import_into(corpus_project, REAL_EXPORT)
+
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (corpus_project / "labels.jsonl").read_text("utf-8").splitlines()]
+    paragraphs = pd.read_parquet(corpus_project / "paragraphs.parquet").set_index(["doc", "idx"])
+    by_text = {(r["doc"], r["text"]): r for r in rows}
+    assert len(by_text) == len(rows) == len(CHOSEN)
+    for (doc, idx), (label, secondary) in CHOSEN.items():
+        paragraph = paragraphs.loc[(doc, idx)]  # the task's own paragraph, found by its text
+        row = by_text[(doc, paragraph["text"])]
+        assert paragraph_sha1(row["text"]) == paragraph["sha1"]
+        assert (row["label"], row["secondary"]) == (label, secondary)
+    summary = "8 tasks: 6 labeled (6 new, appended to"
+    assert summary in caplog.text and "1 skipped, 1 without a label" in caplog.text
+    assert "2 with annotations that disagree" in caplog.text
+
+
+def test_importing_the_same_real_export_again_appends_nothing_and_says_so(
+    corpus_project: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert import_into(corpus_project, REAL_EXPORT).exit_code == 0
+    before = (corpus_project / "labels.jsonl").read_bytes()
+    caplog.clear()
+    with caplog.at_level("INFO"):
+        again = import_into(corpus_project, REAL_EXPORT)
+    assert again.exit_code == 0, again.output
+    assert (corpus_project / "labels.jsonl").read_bytes() == before
+    assert "6 labeled (0 new" in caplog.text and "repeated" not in caplog.text
+
+
+def test_a_real_export_that_contradicts_the_labels_file_appends_nothing(corpus_project: Path) -> None:
+    tasks = json.loads(REAL_EXPORT.read_text("utf-8"))
+    for annotation in tasks[0]["annotations"]:  # a01 paragraph 4, labeled historical_claim
+        annotation["result"] = [{**r, "value": {"choices": ["other"]}} for r in annotation["result"]]
+    (corpus_project / "changed.json").write_text(json.dumps(tasks), encoding="utf-8")
+    assert import_into(corpus_project, REAL_EXPORT).exit_code == 0
+    before = (corpus_project / "labels.jsonl").read_bytes()
+    result = import_into(corpus_project, corpus_project / "changed.json")
+    assert result.exit_code == 2 and "labeled historical_claim and other" in result.output
+    assert (corpus_project / "labels.jsonl").read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("export", "says"),
+    [
+        (
+            REAL_EXPORT_MIN,
+            "task 1 is not a Label Studio task (no 'data' object); export the project as JSON (not JSON-MIN",
+        ),
+        ('[{"text": "Hello.", "label": "greeting"}]', "task 1 is not a Label Studio task"),
+        ('[{"data": {"doc": "d", "text": "t"}, "annotations": {}}]', "task 1: 'annotations' must be a list"),
+        ("annotation_id,label,text\n1,greeting,Hello.\n", "invalid JSON"),  # the CSV export
+        (REAL_EXPORT.read_text("utf-8")[:500], "; export the Label Studio project as JSON"),  # cut short
+    ],
+)
+def test_an_export_that_is_not_label_studio_json_is_refused_in_one_line(
+    corpus_project: Path, export: Path | str, says: str
+) -> None:
+    if isinstance(export, str):
+        (corpus_project / "export.json").write_text(export, encoding="utf-8")
+        export = corpus_project / "export.json"
+    result = import_into(corpus_project, export)
+    assert result.exit_code == 2, result.output
+    message = result.stderr.strip()
+    assert len(message.splitlines()) == 1 and says in message and str(export) in message
+    assert not (corpus_project / "labels.jsonl").exists()

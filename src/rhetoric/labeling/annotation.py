@@ -8,6 +8,7 @@ import io
 import json
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -156,24 +157,49 @@ def to_label_studio(rows: Iterable[dict[str, Any]], model_version: str) -> list[
     return tasks
 
 
-def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> list[dict[str, Any]]:
-    """Label rows from a Label Studio JSON export (the latest annotation of each task)."""
+@dataclass(frozen=True)
+class ImportedLabels:
+    """The label rows read from a labeling tool's export, and what the rest of it was, so the
+    import can say why fewer rows came back than the export holds."""
+
+    rows: list[dict[str, Any]]
+    items: int  # tasks (Label Studio) or lines / rows (doccano; also called tasks) in the export
+    skipped: int = 0  # Label Studio tasks whose every annotation was skipped
+    unlabeled: int = 0  # items with no annotation, or whose annotation chose no label
+    disagreeing: int = 0  # tasks whose annotations chose different labels (the latest is taken)
+
+
+NOT_A_TASK = (
+    "is not a Label Studio task (no 'data' object); export the project as JSON "
+    "(not JSON-MIN or CSV) and import that file."
+)
+
+
+def from_label_studio(tasks: Any, labels: Sequence[str], source: str) -> ImportedLabels:
+    """Label rows from a Label Studio JSON export: each task's latest annotation (by
+    `updated_at`, so an annotation revised after another one wins) that was not skipped.
+    Anything that is not a task of that export (a JSON-MIN row, a foreign file) is a DataError
+    rather than a task quietly left out."""
     if not isinstance(tasks, list):
         raise DataError(f"{source}: expected a Label Studio JSON export (a list of tasks).")
-    rows = []
+    rows, skipped, unlabeled, disagreeing = [], 0, 0, 0
     for number, task in enumerate(tasks, start=1):
         where = f"{source}, task {number}"
-        data = task.get("data", {}) if isinstance(task, dict) else {}
-        if not isinstance(data, dict):
-            raise DataError(f"{where}: 'data' must be an object with 'doc' and 'text'.")
-        annotations = _objects(task.get("annotations", []) if data else [], "annotations", where)
-        annotations = [a for a in annotations if not a.get("was_cancelled")]
-        if not annotations:
+        if not isinstance(task, dict) or not isinstance(task.get("data"), dict):
+            raise DataError(f"{where} {NOT_A_TASK}")
+        annotations = _objects(task.get("annotations", []), "annotations", where)
+        done = [a for a in annotations if not a.get("was_cancelled")]
+        if not done:
+            skipped += bool(annotations)
+            unlabeled += not annotations
             continue
-        results = _objects(annotations[-1].get("result", []), "result", where)
-        choices = annotation_choices(results, where)
-        rows.append(_label_row(data.get("doc"), data.get("text"), choices, labels, where))
-    return rows
+        chosen = [annotation_choices(_objects(a.get("result", []), "result", where), where) for a in done]
+        disagreeing += len({tuple(c[:1]) for c in chosen}) > 1
+        latest = max(range(len(done)), key=lambda i: (str(done[i].get("updated_at") or ""), i))
+        row = _label_row(task["data"].get("doc"), task["data"].get("text"), chosen[latest], labels, where)
+        unlabeled += row is None
+        rows += [row] if row else []
+    return ImportedLabels(rows, len(tasks), skipped, unlabeled, disagreeing)
 
 
 def _objects(value: Any, name: str, where: str) -> list[dict[str, Any]]:
@@ -248,8 +274,9 @@ def to_doccano(rows: Iterable[dict[str, Any]], fmt: str) -> str:
     return buffer.getvalue()
 
 
-def from_doccano(text: str, fmt: str, labels: Sequence[str], source: str) -> list[dict[str, Any]]:
-    """Label rows from a doccano export (JSONL with `label` list, or CSV with `label`)."""
+def from_doccano(text: str, fmt: str, labels: Sequence[str], source: str) -> ImportedLabels:
+    """Label rows from a doccano export (JSONL with `label` list, or CSV with `label`); an
+    item with no label is counted as unlabeled."""
     rows = []
     if fmt == "jsonl":
         for number, line in enumerate(text_lines(text), start=1):
@@ -279,7 +306,8 @@ def from_doccano(text: str, fmt: str, labels: Sequence[str], source: str) -> lis
                 )
         except csv.Error as error:
             raise DataError(f"{source}, line {reader.line_num}: not valid CSV ({error}).") from None
-    return [r for r in rows if r is not None]
+    labeled = [r for r in rows if r is not None]
+    return ImportedLabels(labeled, len(rows), unlabeled=len(rows) - len(labeled))
 
 
 def _label_row(doc: Any, text: Any, choices: Any, labels: Sequence[str], where: str) -> dict | None:
@@ -311,7 +339,7 @@ def render_tasks(queue: Iterable[dict[str, Any]], fmt: str) -> str:
     return to_doccano(queue, fmt.split("-")[1])
 
 
-def parse_tasks(text: str, fmt: str, labels: Sequence[str], source: str) -> list[dict[str, Any]]:
+def parse_tasks(text: str, fmt: str, labels: Sequence[str], source: str) -> ImportedLabels:
     """Label rows from a labeling tool's export file's `text`."""
     check_format(fmt)
     if fmt != "labelstudio":
@@ -319,21 +347,44 @@ def parse_tasks(text: str, fmt: str, labels: Sequence[str], source: str) -> list
     try:
         tasks = json.loads(text)
     except json.JSONDecodeError as error:
-        raise DataError(f"{source}: invalid JSON ({error.msg} at line {error.lineno}).") from None
+        raise DataError(
+            f"{source}: invalid JSON ({error.msg} at line {error.lineno}); export the Label Studio "
+            "project as JSON and import that file."
+        ) from None
     except RecursionError:
         raise DataError(f"{source}: invalid JSON (nested too deeply).") from None
     return from_label_studio(tasks, labels, source)
 
 
+def import_summary(imported: ImportedLabels, appended: int, labels_file: str) -> str:
+    """One line on what an import did: what the export held, what was left out and why.
+
+    >>> import_summary(ImportedLabels([{}] * 3, 6, skipped=1, unlabeled=2), 2, "l.jsonl")
+    '6 tasks: 3 labeled (2 new, appended to l.jsonl), 1 skipped, 2 without a label'
+    """
+    parts = [
+        f"{imported.items} tasks: {len(imported.rows)} labeled ({appended} new, appended to {labels_file})"
+    ]
+    parts += [f"{imported.skipped} skipped"] if imported.skipped else []
+    parts += [f"{imported.unlabeled} without a label"] if imported.unlabeled else []
+    line = ", ".join(parts)
+    if imported.disagreeing:
+        line += f"; {imported.disagreeing} with annotations that disagree (the latest was taken)"
+    return line
+
+
 def new_labels(
     existing: list[str], rows: list[dict[str, Any]], labels: Sequence[str], labels_file: str
 ) -> list[dict[str, Any]]:
-    """The imported `rows` not yet among the `existing` lines of the labels file; a DataError
-    (naming the file and line) when one contradicts an existing label."""
+    """The imported `rows` not yet among the `existing` lines of the labels file (each
+    paragraph once); a DataError (naming the file and line) when one contradicts an existing
+    label. Rows the file already holds are left out before the check, so importing the same
+    export again says nothing about repeats."""
     from rhetoric.corpus.documents import parse_label_lines
 
-    # Validate the combined file first: a conflict with an existing label stops the import.
-    parse_label_lines(existing + [json.dumps(r) for r in rows], labels, labels_file)
     current = parse_label_lines(existing, labels, labels_file)
-    known = set(zip(current["doc"], current["text"], strict=True))
-    return [r for r in rows if (r["doc"], r["text"]) not in known]
+    known = set(zip(current["doc"], current["text"], current["label"], strict=True))
+    fresh = [r for r in rows if (r["doc"], r["text"], r["label"]) not in known]
+    # A fresh row for a paragraph the file already holds has another label: this check stops the import.
+    parse_label_lines(existing + [json.dumps(r) for r in fresh], labels, labels_file)
+    return list({(r["doc"], r["text"]): r for r in fresh}.values())

@@ -34,10 +34,10 @@ def export(output: Path, fmt: str, predictions: Path, labels_file: Path, params_
 def import_(source: Path, fmt: str, labels_file: Path, params_file: Path, paragraphs: Path) -> None:
     a.check_format(fmt)
     labels = parse_labels(read_params(params_file).get("labels"))
-    rows = a.parse_tasks(read_input_text(source), fmt, labels, str(source))
-    a.check_rows_match(rows, a.known_paragraphs(paragraphs), str(source))
+    imported = a.parse_tasks(read_input_text(source), fmt, labels, str(source))
+    a.check_rows_match(imported.rows, a.known_paragraphs(paragraphs), str(source))
     existing = text_lines(read_input_text(labels_file)) if labels_file.exists() else []
-    new = a.new_labels(existing, rows, labels, str(labels_file))
+    new = a.new_labels(existing, imported.rows, labels, str(labels_file))
     for row in new:
         a.append_label(labels_file, row)
-    log.info("import: %d labels read, %d new appended to %s", len(rows), len(new), labels_file)
+    log.info("import: %s", a.import_summary(imported, len(new), str(labels_file)))
