@@ -76,6 +76,10 @@ def take_screenshot(page: Path, target: Path, window: tuple[int, int] = WINDOW) 
     chromium = find_chromium()
     if chromium is None:
         raise ChromiumMissing("chromium is not installed (apt-get install chromium).")
+    target.parent.mkdir(parents=True, exist_ok=True)  # Chromium exits 0 without writing otherwise
+    target.unlink(missing_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         command = screenshot_command(chromium, page, target, Path(profile), window)
         subprocess.run(command, check=True, capture_output=True, timeout=120)
+    if not target.is_file():
+        raise subprocess.CalledProcessError(0, command, stderr=b"Chromium wrote no screenshot")
