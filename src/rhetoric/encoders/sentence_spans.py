@@ -6,8 +6,9 @@ words) made the report's sentence evidence cost as much as embedding the corpus.
 encoder already computes one state per token for the paragraph; pooling the tokens that
 fall inside a sentence, as the model's own mean pooling does for the whole text, gives a
 vector per sentence at no extra encoder cost. Those vectors carry some of the paragraph's
-context: on 309 sentences of 120 corpus paragraphs the head gave them the same label as
-the sentences embedded alone for 93% (see README: Sentence evidence). No library offers
+context: on 319 sentences of 120 corpus paragraphs the head gave 89% of them the same
+label as the sentences embedded alone (benchmarks/sentence_evidence.py; README: Sentence
+evidence). No library offers
 span pooling over windowed texts, hence these few functions of our own.
 
 A text cut into windows (longer than the model's window) is pooled across its windows: a
