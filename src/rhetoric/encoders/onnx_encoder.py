@@ -37,6 +37,7 @@ from rhetoric.params import ONNX_BACKENDS
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.onnx"
+WEIGHTS_FILE = "model.onnx.data"  # the graph's weights (external data), beside MODEL_FILE
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "embedder.json"
 
@@ -104,7 +105,12 @@ def save_optimized(model: Path) -> None:
     Optimizing a 400 MB graph takes about 2 s of every fresh process's start (a one-file
     `rhetoric predict` spent most of its time there); a graph saved optimized loads with
     the optimizers off. The extended level holds only portable rewrites: the full level may
-    add layouts specific to this machine's CPU, which a package must not carry."""
+    add layouts specific to this machine's CPU, which a package must not carry.
+
+    The weights go to a file of their own beside the graph (`WEIGHTS_FILE`, ONNX's external
+    data): onnxruntime then maps them instead of parsing them out of one 400 MB protobuf,
+    which opened the package in 0.34-0.55 s instead of 1.04-1.05 s on the development
+    machine (2 cores, three runs each, interleaved)."""
     import onnxruntime as ort
 
     target = model.with_name("optimized.onnx")
@@ -112,6 +118,9 @@ def save_optimized(model: Path) -> None:
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
     options.optimized_model_filepath = str(target)
+    options.add_session_config_entry("session.optimized_model_external_initializers_file_name", WEIGHTS_FILE)
+    external_min_bytes = "session.optimized_model_external_initializers_min_size_in_bytes"
+    options.add_session_config_entry(external_min_bytes, "1024")
     ort.InferenceSession(str(model), options, providers=["CPUExecutionProvider"])
     target.replace(model)
 
