@@ -50,9 +50,8 @@ def make_encoder(
     if backend in OPENVINO_BACKENDS:
         folder = ensure_openvino_model(identity, onnx_folder, calibration)
         return OpenVinoEncoder(folder, batch_size=batch_size, threads=threads)
-    return OnnxEncoder(
-        ensure_onnx_model(identity, onnx_folder, backend), batch_size=batch_size, threads=threads
-    )
+    folder = ensure_onnx_model(identity, onnx_folder, backend)
+    return OnnxEncoder(folder, batch_size=batch_size, threads=threads, prepack=True)  # bulk embedding
 
 
 def prepare_export(

@@ -164,7 +164,13 @@ class OnnxEncoder(WindowedEncoder):
 
     pad_multiple = PAD_MULTIPLE
 
-    def __init__(self, folder: Path, batch_size: int = 32, threads: int | None = None) -> None:
+    def __init__(
+        self, folder: Path, batch_size: int = 32, threads: int | None = None, prepack: bool = False
+    ) -> None:
+        """`prepack`: onnxruntime repacks the weights for its kernels when opening: batches
+        run about 6% faster, and opening takes about 0.4 s more (benchmarks/onnx_load.py).
+        Worth it for the embed stage's bulk; not for `rhetoric predict` of one document."""
+        self.prepack = prepack
         try:
             meta = exported_meta(folder)
         except ValueError:
@@ -214,6 +220,8 @@ class OnnxEncoder(WindowedEncoder):
         options.log_severity_level = 3
         if self.meta.get("optimized") == OPTIMIZED_LEVEL:  # saved optimized: see save_optimized
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        if not self.prepack:  # weights used where they lie, mapped from WEIGHTS_FILE
+            options.add_session_config_entry("session.disable_prepacking", "1")
         session = ort.InferenceSession(str(folder / MODEL_FILE), options, providers=["CPUExecutionProvider"])
         return lambda feed: session.run(None, feed)
 
