@@ -146,14 +146,15 @@ PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of thi
 # How each backend computes its vectors, as named in the vector store. A new recipe gets a
 # new name, so vectors stored by an older one are never mixed with (or trained on beside)
 # its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32;
-# int8 once quantized every MatMul to 8 bits (broken for mpnet on AVX2: onnx_encoder.quantize_int8).
+# int8 once quantized every MatMul to 8 bits (broken for mpnet on AVX2: onnx_encoder.quantize_int8),
+# int8-static once quantized the feed-forward down-projections too (openvino_encoder.quantize_folder).
 # tests/test_params.py checks that every backend has one.
 BACKEND_RECIPES = {
     "fp32": "fp32",
     "bf16": "bf16w-pad32",
     "onnx": "onnx-fused",
     "int8": "int8-matmul-7bit",
-    "int8-static": "ov-int8-static",
+    "int8-static": "ov-int8-static-ffn-fp32",
 }
 
 
