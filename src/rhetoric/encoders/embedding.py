@@ -170,7 +170,7 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 def choose_backend(backend: str, device: str) -> str:
     """`auto` picks bf16 on GPUs and on CPUs with native bf16, else the torch fp32 backend:
     deterministic, and nothing to quantize inside `dvc repro` (quantizing all-mpnet-base-v2
-    to int8-static took 5-11 minutes on a 2-core CPU).
+    to int8-static took 3-11 minutes on a 2-core CPU).
     int8-static is opt-in (`embed.backend: int8-static`), checked by
     `factory.check_int8_static`."""
     return choose_torch_backend(device) if backend == "auto" else backend
