@@ -11,6 +11,7 @@ import pytest
 import rhetoric.encoders.embedding as embedding
 from rhetoric.encoders.embedding import EmbedderIdentity, choose_backend
 from rhetoric.encoders.factory import EncoderRecipe, check_int8_static
+from rhetoric.encoders.openvino_encoder import RECIPE
 
 IDENTITY = EmbedderIdentity("tiny", "/nowhere", "ab" * 32)
 
@@ -25,6 +26,7 @@ def quantized_folder(root: Path, cosine_min: float) -> Path:
         "embedder": IDENTITY.to_dict(),
         "backend": "int8-static",
         "model_file": "model.xml",
+        "quantization": RECIPE,
         "cosine_to_fp32": {"min": cosine_min, "mean": 0.995, "texts": 100},
     }
     (folder / "embedder.json").write_text(json.dumps(meta))
@@ -85,3 +87,18 @@ def test_int8_static_falls_back_when_the_corpus_is_too_small_to_calibrate(
     settled = check_int8_static(recipe, lambda backend: tmp_path / backend)
     assert (settled.backend, settled.folder) == ("fp32", tmp_path / "fp32")
     assert not (tmp_path / "int8-static").exists()
+
+
+def test_a_quantization_by_an_older_recipe_is_not_reused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store quantized before the feed-forward down-projections stayed fp32 (mpnet: cosine
+    0.982) is redone, here refused for want of calibration paragraphs, never reused."""
+    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+    folder = quantized_folder(tmp_path, 0.995)
+    meta = json.loads((folder / "embedder.json").read_text())
+    del meta["quantization"]
+    (folder / "embedder.json").write_text(json.dumps(meta))
+    recipe = EncoderRecipe(IDENTITY, "cpu", "int8-static", 32, folder, ("one paragraph",))
+    settled = check_int8_static(recipe, lambda backend: tmp_path / backend)
+    assert (settled.backend, settled.folder) == ("fp32", tmp_path / "fp32")

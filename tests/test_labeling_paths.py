@@ -169,7 +169,7 @@ def test_a_model_trained_on_onnx_vectors_is_given_its_onnx_cache(tmp_path: Path)
 
     folder = ModelFolder(tmp_path / "model")
     save_head(fitted_pipeline(), folder.head_file)
-    onnx_card = replace(card(), embed_params=EncodingRecipe("int8", 32, "tiny-000000000000-int8-matmul"))
+    onnx_card = replace(card(), embed_params=EncodingRecipe("int8", 32, "tiny-000000000000-int8-matmul-7bit"))
     folder.write_card(onnx_card)
     with pytest.raises(ModelError, match="no current package"):
         Labeler.load(folder.root)  # no package, no store, no cache: refused, nothing hidden in $TMP

@@ -11,9 +11,10 @@ import pytest
 from rhetoric.corpus.segment import paragraph_sha1, segment_document
 from rhetoric.encoders.embedding import Encoder, resolve_model
 from rhetoric.encoders.factory import load_exported, make_encoder
-from rhetoric.encoders.onnx_encoder import META_FILE
+from rhetoric.encoders.onnx_encoder import META_FILE, exported_meta
 from rhetoric.encoders.openvino_encoder import (
     MODEL_XML,
+    RECIPE,
     OpenVinoEncoder,
     calibration_sample,
     ensure_openvino_model,
@@ -76,6 +77,7 @@ def test_the_cache_is_reused_and_needs_calibration_only_the_first_time(
 ) -> None:
     identity = resolve_model("all-MiniLM-L6-v2")
     stamp = (quantized / MODEL_XML).stat().st_mtime_ns
+    assert exported_meta(quantized)["quantization"] == RECIPE  # down-projections in fp32
     assert ensure_openvino_model(identity, quantized, []) == quantized
     assert (quantized / MODEL_XML).stat().st_mtime_ns == stamp
     with pytest.raises(ModelError, match="calibration paragraphs"):

@@ -145,14 +145,16 @@ PAD_MULTIPLE = 32  # token lengths of a batch are padded up to a multiple of thi
 # onnxruntime on an exported copy of the model (see onnx_encoder.py).
 # How each backend computes its vectors, as named in the vector store. A new recipe gets a
 # new name, so vectors stored by an older one are never mixed with (or trained on beside)
-# its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32.
+# its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32;
+# int8 once quantized every MatMul to 8 bits (broken for mpnet on AVX2: onnx_encoder.quantize_int8),
+# int8-static once quantized the feed-forward down-projections too (openvino_encoder.quantize_folder).
 # tests/test_params.py checks that every backend has one.
 BACKEND_RECIPES = {
     "fp32": "fp32",
     "bf16": "bf16w-pad32",
     "onnx": "onnx-fused",
-    "int8": "int8-matmul",
-    "int8-static": "ov-int8-static",
+    "int8": "int8-matmul-7bit",
+    "int8-static": "ov-int8-static-ffn-fp32",
 }
 
 
@@ -168,7 +170,7 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 def choose_backend(backend: str, device: str) -> str:
     """`auto` picks bf16 on GPUs and on CPUs with native bf16, else the torch fp32 backend:
     deterministic, and nothing to quantize inside `dvc repro` (quantizing all-mpnet-base-v2
-    to int8-static took 11 minutes on a 2-core CPU, then failed the quality gate).
+    to int8-static took 3-11 minutes on a 2-core CPU).
     int8-static is opt-in (`embed.backend: int8-static`), checked by
     `factory.check_int8_static`."""
     return choose_torch_backend(device) if backend == "auto" else backend

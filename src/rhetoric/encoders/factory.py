@@ -15,7 +15,12 @@ from typing import Any
 
 from rhetoric.encoders.embedding import EmbedderIdentity, Encoder, choose_torch_backend
 from rhetoric.encoders.onnx_encoder import OnnxEncoder, ensure_onnx_model, exported_meta
-from rhetoric.encoders.openvino_encoder import MIN_CALIBRATION, OpenVinoEncoder, ensure_openvino_model
+from rhetoric.encoders.openvino_encoder import (
+    MIN_CALIBRATION,
+    OpenVinoEncoder,
+    ensure_openvino_model,
+    is_current,
+)
 from rhetoric.errors import ModelError
 from rhetoric.params import OPENVINO_BACKENDS, TORCH_BACKENDS
 
@@ -110,8 +115,7 @@ def check_int8_static(recipe: EncoderRecipe, folder_for: Callable[[str], Path]) 
         return recipe
     fallback = replace(recipe, backend=choose_torch_backend(recipe.device), calibration=())
     fallback = replace(fallback, folder=folder_for(fallback.backend))
-    meta = exported_meta(recipe.folder)
-    cached = meta is not None and meta["embedder"]["weights_sha256"] == recipe.identity.weights_sha256
+    cached = is_current(exported_meta(recipe.folder), recipe.identity)
     if not cached and len(recipe.calibration) < MIN_CALIBRATION:
         log.warning(
             "embed: %d paragraphs are too few to calibrate int8-static (%d needed); using %s instead.",
