@@ -113,11 +113,20 @@ def test_int8_products_stay_close_to_fp32(graphs: tuple[Path, Path]) -> None:
 @pytest.mark.parametrize(
     ("meta", "stale"),
     [
-        ({"backend": "onnx", "outputs": ["embedding", "token_embeddings"]}, None),
+        ({"backend": "onnx", "outputs": ["embedding", "token_embeddings"], "token_pooling": "mean"}, None),
         ({"backend": "onnx", "outputs": ["embedding"]}, "token states"),
-        ({"backend": "int8", "outputs": ["embedding", "token_embeddings"]}, "older int8"),
+        ({"backend": "onnx", "outputs": ["embedding", "token_embeddings"]}, "token states"),
         (
-            {"backend": "int8", "outputs": ["embedding", "token_embeddings"], "quantization": INT8_RECIPE},
+            {"backend": "int8", "outputs": ["embedding", "token_embeddings"], "token_pooling": "mean"},
+            "older int8",
+        ),
+        (
+            {
+                "backend": "int8",
+                "outputs": ["embedding", "token_embeddings"],
+                "token_pooling": "mean",
+                "quantization": INT8_RECIPE,
+            },
             None,
         ),
     ],

@@ -19,9 +19,16 @@ import pytest
 from test_labeling_paths import TinyEncoder, card, fitted_pipeline
 
 from rhetoric.corpus.segment import paragraph_sha1, sentences_of
-from rhetoric.encoders.embedding import OnTokens, WindowedEncoder, cut_windows
-from rhetoric.encoders.sentence_spans import sentence_key, sentence_spans, spans_in_pieces
+from rhetoric.encoders.embedding import OnTokens, WindowedEncoder, cut_windows, pools_token_means
+from rhetoric.encoders.sentence_spans import (
+    no_evidence_key,
+    pool_spans,
+    sentence_keys,
+    sentence_spans,
+    spans_in_pieces,
+)
 from rhetoric.model.labeler import Labeler, PipelineHead
+from rhetoric.model.prediction import label_rows
 from rhetoric.vectors import VectorStore, embed_missing
 
 PARAGRAPHS = [
@@ -131,8 +138,8 @@ def test_the_store_keeps_sentence_vectors_and_fills_an_older_store(tmp_path: Pat
     filled = embed_missing(store, table, WordEncoder, progress=False)
     assert filled.embedded == 2  # the two paragraphs of several sentences
     for sha, text in zip(table["sha1"], PARAGRAPHS, strict=True):
-        keys = [sentence_key(sha, k) for k in range(len(sentence_spans(text)))]
-        assert all(v is not None for v in store.find(keys))
+        keys = sentence_keys(sha, text)
+        assert len(keys) == len(sentence_spans(text)) and all(v is not None for v in store.find(keys))
         np.testing.assert_array_equal(store.find([sha])[0], before[sha])  # paragraph vector kept
     assert embed_missing(store, table, WordEncoder, progress=False).embedded == 0
 
@@ -140,6 +147,77 @@ def test_the_store_keeps_sentence_vectors_and_fills_an_older_store(tmp_path: Pat
     labeler = labeler_with(encoder, store.find)
     assert labeler.sentence_evidence(PARAGRAPHS) == labeler_with(WordEncoder()).sentence_evidence(PARAGRAPHS)
     assert encoder.runs == []  # everything came from the store
+
+
+def test_a_token_belongs_to_the_sentence_its_last_character_is_in() -> None:
+    """SentencePiece tokens ("▁We") start at the space before them; special and padding
+    tokens have no characters."""
+    text = "We met. We left."
+    offsets = np.array([[0, 0], [0, 2], [2, 6], [6, 7], [7, 10], [10, 15], [15, 16], [0, 0]])
+    spans = spans_in_pieces(text, [text], sentence_spans(text))[0]
+    _, counts = pool_spans(np.ones((8, 2)), offsets, spans, 2)
+    assert counts.tolist() == [3, 3]
+
+
+class TruncatingEncoder(WordEncoder):
+    """Keeps only every text's first three words, as a tokenizer truncating at a window
+    would: the later sentences get no token."""
+
+    def run(self, texts, on_tokens=None):
+        if on_tokens is None:
+            return super().run(texts)
+        return super().run(texts, lambda i, states, offsets: on_tokens(i, states[:3], offsets[:3]))
+
+
+def test_a_paragraph_without_sentence_vectors_is_marked_and_not_encoded_again(tmp_path: Path) -> None:
+    table = pd.DataFrame({"sha1": [paragraph_sha1(t) for t in PARAGRAPHS], "text": PARAGRAPHS})
+    store = VectorStore(tmp_path, "words")
+    assert embed_missing(store, table, TruncatingEncoder, progress=False).embedded == 3
+    assert store.find([no_evidence_key(table["sha1"][0])])[0] is not None
+    assert embed_missing(store, table, TruncatingEncoder, progress=False).embedded == 0
+    encoder = WordEncoder()
+    assert labeler_with(encoder, store.find).sentence_evidence(PARAGRAPHS) == [[], [], []]
+    assert encoder.runs == []  # the mark says so: nothing is encoded to find out
+
+
+def test_labeling_with_evidence_holds_no_sentence_vectors_after_a_batch() -> None:
+    labeler = labeler_with(WordEncoder())
+    labeler.keep_sentence_vectors()
+    rows = [{"doc": "d", "idx": i, "text": t} for i, t in enumerate(PARAGRAPHS)]
+    labeled = list(label_rows(labeler, rows, batch_size=2, evidence=True))
+    assert [len(r["sentences"]) for r in labeled] == [2, 3, 0]
+    assert labeler.sentence_vectors == {}
+
+
+class Transformer: ...
+
+
+class Pooling:
+    def __init__(self, mode: str) -> None:
+        self.pooling_mode = mode
+
+
+class Dense: ...
+
+
+class Normalize: ...
+
+
+class Stack(list):
+    tokenizer = type("Fast", (), {"is_fast": True})()
+
+
+@pytest.mark.parametrize(
+    ("modules", "pools"),
+    [
+        ([Transformer(), Pooling("mean"), Normalize()], True),
+        ([Transformer(), Pooling("mean")], True),
+        ([Transformer(), Pooling("cls"), Normalize()], False),
+        ([Transformer(), Pooling("mean"), Dense(), Normalize()], False),
+    ],
+)
+def test_only_a_mean_pooled_model_gives_sentence_vectors(modules: list, pools: bool) -> None:
+    assert pools_token_means(Stack(modules)) is pools
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ written atomically, so adding a document embeds only its paragraphs and a killed
 run keeps every shard it finished.
 
 Beside each paragraph's vector the store keeps its sentence vectors from the same encoder
-pass (encoders/sentence_spans.py), under `sentence_key(sha1, i)`: the report's sentence
+pass (encoders/sentence_spans.py), under `sentence_key(sha1, span)`: the report's sentence
 evidence reads them instead of encoding every sentence again.
 """
 
@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from rhetoric.corpus.segment import paragraph_sentences, paragraph_sha1
-from rhetoric.encoders.sentence_spans import sentence_key, sentence_spans
+from rhetoric.encoders.sentence_spans import no_evidence_key, sentence_keys
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_path
 
@@ -113,10 +113,6 @@ class VectorStore:
         return np.stack(vectors).astype(np.float32)
 
 
-def sentence_keys(paragraph_sha1: str, n_sentences: int) -> list[str]:
-    return [sentence_key(paragraph_sha1, i) for i in range(n_sentences)]
-
-
 def rows_to_encode(sha_text: pd.DataFrame, known: set[str], with_sentences: bool) -> pd.DataFrame:
     """The rows whose vector is missing and, `with_sentences`, those of more than one
     sentence whose sentence vectors are missing (a store made before they were kept)."""
@@ -124,7 +120,8 @@ def rows_to_encode(sha_text: pd.DataFrame, known: set[str], with_sentences: bool
     if with_sentences:
         missing |= np.array(
             [
-                sentence_key(sha, 0) not in known and bool(sentence_spans(text))
+                no_evidence_key(sha) not in known
+                and any(key not in known for key in sentence_keys(sha, text))
                 for sha, text in zip(sha_text["sha1"], sha_text["text"], strict=True)
             ],
             dtype=bool,
@@ -133,15 +130,25 @@ def rows_to_encode(sha_text: pd.DataFrame, known: set[str], with_sentences: bool
 
 
 def encoded_rows(
-    sha1s: Sequence[str], vectors: np.ndarray, sentences: Sequence[np.ndarray], known: set[str]
+    sha1s: Sequence[str],
+    texts: Sequence[str],
+    vectors: np.ndarray,
+    sentences: Sequence[np.ndarray],
+    known: set[str],
 ) -> tuple[list[str], np.ndarray]:
     """The store rows of one encoded batch: each paragraph's vector unless the store has it,
-    then its sentence vectors under `sentence_key`."""
+    then its sentence vectors under `sentence_key`, or the `no_evidence_key` mark (a zero
+    vector) where a paragraph of several sentences got none."""
     keys = [sha for sha in sha1s if sha not in known]
     rows = [v for sha, v in zip(sha1s, vectors, strict=True) if sha not in known]
-    for sha, group in zip(sha1s, sentences, strict=True):
-        keys += sentence_keys(sha, len(group))
-        rows += list(group)
+    for sha, text, group in zip(sha1s, texts, sentences, strict=True):
+        wanted = sentence_keys(sha, text)
+        if len(group) == len(wanted):
+            keys += wanted
+            rows += list(group)
+        elif wanted:
+            keys.append(no_evidence_key(sha))
+            rows.append(np.zeros(vectors.shape[1], dtype=np.float32))
     if not rows:
         return [], np.zeros((0, vectors.shape[1]), dtype=np.float32)
     return keys, np.stack(rows).astype(np.float32)
@@ -200,7 +207,9 @@ def embed_missing(
         for start in range(0, len(missing), SHARD_ROWS):
             chunk = missing[start : start + SHARD_ROWS]
             vectors, sentences = encoder.encode_with_sentences(chunk["text"].tolist())
-            keys, rows = encoded_rows(chunk["sha1"].tolist(), vectors, sentences, known)
+            keys, rows = encoded_rows(
+                chunk["sha1"].tolist(), chunk["text"].tolist(), vectors, sentences, known
+            )
             if keys:
                 store.add(keys, rows)
             bar.update(len(chunk))

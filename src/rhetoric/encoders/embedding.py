@@ -289,10 +289,15 @@ class Encoder(WindowedEncoder):
             self.model.to(torch.bfloat16)
         self.max_tokens = int(self.model.max_seq_length) - 2
         self.chunked = 0
+        self.token_means = pools_token_means(self.model)
 
     @property
     def dimension(self) -> int:
         return int(self.model.get_embedding_dimension())
+
+    @property
+    def gives_tokens(self) -> bool:
+        return self.token_means
 
     def windows(self, texts: Sequence[str]) -> list[list[str]]:
         """Each text itself, or word windows of it that each fit the token window."""
@@ -325,18 +330,36 @@ class Encoder(WindowedEncoder):
                 # cannot be padded up to one; such batches pad to their longest text.
                 pad_to_multiple_of=PAD_MULTIPLE if limit % PAD_MULTIPLE == 0 else None,
                 return_offsets_mapping=on_tokens is not None,
+                return_special_tokens_mask=on_tokens is not None,
                 return_tensors="pt",
             )
             offsets = features.pop("offset_mapping", None)
+            special = features.pop("special_tokens_mask", None)
             with torch.inference_mode():
                 output = self.model({k: v.to(self.device) for k, v in features.items()})
             out[rows] = output["sentence_embedding"].float().cpu().numpy()
             if on_tokens is not None and offsets is not None:
                 states = output["token_embeddings"].float().cpu().numpy()
-                mask = features["attention_mask"].numpy().astype(bool)
+                mask = features["attention_mask"].numpy().astype(bool) & (special.numpy() == 0)
                 for j, i in enumerate(rows):
                     on_tokens(int(i), states[j][mask[j]], offsets[j].numpy()[mask[j]])
         return out
+
+
+def pools_token_means(model: Any) -> bool:
+    """Whether the model's vector is the mean of its token states (Transformer, mean Pooling,
+    optionally Normalize) with a fast tokenizer that gives character offsets: only then is
+    a sentence's mean of those states in the space the head was trained on. A Dense layer,
+    CLS or max pooling, or a slow tokenizer: no sentence evidence."""
+    names = [type(module).__name__ for module in model]
+    if names[:2] != ["Transformer", "Pooling"] or any(name != "Normalize" for name in names[2:]):
+        return False
+    pooling = model[1]
+    mode = getattr(pooling, "pooling_mode", None)
+    if mode is None:  # sentence-transformers before 5: one flag per mode
+        flags = {k: v for k, v in vars(pooling).items() if k.startswith("pooling_mode_") and v is True}
+        mode = "mean" if list(flags) == ["pooling_mode_mean_tokens"] else None
+    return mode == "mean" and bool(getattr(model.tokenizer, "is_fast", False))
 
 
 def cut_windows(text: str, n_tokens: int, max_tokens: int) -> list[str]:
@@ -408,6 +431,8 @@ def export_onnx(identity: EmbedderIdentity, path: Path) -> dict[str, Any]:
     return {
         "inputs": inputs,
         "outputs": list(EXPORTED_OUTPUTS),
+        # Sentence evidence pools the token states: only meaningful where the vector does too.
+        "token_pooling": "mean" if pools_token_means(model) else "other",
         "max_seq_length": int(model.max_seq_length),
         "dimension": int(model.get_embedding_dimension()),
         "architecture": str(getattr(model[0].auto_model.config, "model_type", "")),

@@ -76,10 +76,11 @@ def ensure_onnx_model(identity: EmbedderIdentity, folder: Path, backend: str) ->
 def export_staleness(meta: dict[str, Any]) -> str | None:
     """Why an export of the right weights and backend must be redone, or None to reuse it.
 
-    >>> export_staleness({"backend": "int8", "outputs": ["embedding", "token_embeddings"]})
+    >>> outputs = {"outputs": ["embedding", "token_embeddings"], "token_pooling": "mean"}
+    >>> export_staleness({"backend": "int8", **outputs})
     'was quantized by an older int8 recipe'
     """
-    if "token_embeddings" not in meta.get("outputs", ()):
+    if "token_embeddings" not in meta.get("outputs", ()) or "token_pooling" not in meta:
         return "gives no token states (sentence evidence)"
     if meta["backend"] == "int8" and meta.get("quantization") != INT8_RECIPE:
         return "was quantized by an older int8 recipe"
@@ -289,7 +290,7 @@ class OnnxEncoder(WindowedEncoder):
 
     @property
     def gives_tokens(self) -> bool:
-        return "token_embeddings" in self.meta.get("outputs", ())
+        return "token_embeddings" in self.meta.get("outputs", ()) and self.meta.get("token_pooling") == "mean"
 
     def windows(self, texts: Sequence[str]) -> list[list[str]]:
         counts = [len(e.ids) for e in self.counter.encode_batch(list(texts), add_special_tokens=False)]

@@ -27,9 +27,21 @@ from rhetoric.corpus.segment import sentences_of
 Span = tuple[int, int]
 
 
-def sentence_key(paragraph_sha1: str, index: int) -> str:
-    """The vector store's key of a paragraph's `index`-th sentence vector."""
-    return f"{paragraph_sha1}:{index}"
+def sentence_key(paragraph_sha1: str, span: Span) -> str:
+    """The vector store's key of the sentence at characters `span` of a paragraph: by span,
+    not by number, so a changed sentence splitter misses rather than reuses a vector."""
+    return f"{paragraph_sha1}:{span[0]}-{span[1]}"
+
+
+def no_evidence_key(paragraph_sha1: str) -> str:
+    """The store's mark that a paragraph was encoded and has no sentence vectors (a sentence
+    got no token), so the embed stage does not encode it again and again."""
+    return f"{paragraph_sha1}:none"
+
+
+def sentence_keys(paragraph_sha1: str, text: str) -> list[str]:
+    """The store keys of the text's sentence vectors; [] for a text of one sentence."""
+    return [sentence_key(paragraph_sha1, span) for span in sentence_spans(text)]
 
 
 def sentence_spans(text: str) -> list[Span]:
@@ -95,7 +107,8 @@ def pool_spans(
     sums = np.zeros((n_sentences, tokens.shape[1]), dtype=np.float64)
     counts = np.zeros(n_sentences, dtype=np.int64)
     for k, (a, b) in spans:
-        inside = (offsets[:, 0] >= a) & (offsets[:, 1] <= b) & (offsets[:, 1] > offsets[:, 0])
+        # By its last character: a SentencePiece token's offsets include the space before it.
+        inside = (offsets[:, 1] > a) & (offsets[:, 1] <= b) & (offsets[:, 1] > offsets[:, 0])
         sums[k] += tokens[inside].sum(axis=0)
         counts[k] += int(inside.sum())
     return sums, counts

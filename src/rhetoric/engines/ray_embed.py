@@ -41,8 +41,9 @@ class EmbedActor:
         from rhetoric.vectors import encoded_rows
 
         before = self.encoder.chunked
-        vectors, sentences = self.encoder.encode_with_sentences([str(t) for t in batch["text"]])
-        keys, rows = encoded_rows([str(s) for s in batch["sha1"]], vectors, sentences, set())
+        texts = [str(t) for t in batch["text"]]
+        vectors, sentences = self.encoder.encode_with_sentences(texts)
+        keys, rows = encoded_rows([str(s) for s in batch["sha1"]], texts, vectors, sentences, set())
         chunked = np.zeros(len(rows), dtype=np.int64)
         chunked[:1] = self.encoder.chunked - before
         return {"sha1": np.asarray(keys, dtype=object), "vector": rows, "chunked": chunked}

@@ -175,6 +175,12 @@ class LazyEncoder:
         return with_sentences(self.encoder, texts)
 
 
+def evidence_rows(found: Sequence[tuple[str, LabeledParagraph]]) -> list[dict[str, Any]]:
+    """A paragraph's sentence evidence as the report keeps it: each sentence's text, label
+    and score (that label's probability)."""
+    return [{"text": s, "label": got.label, "score": got.confidence} for s, got in found]
+
+
 def with_sentences(encoder: TextEncoder, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
     """Vectors and sentence vectors (see `WindowedEncoder.encode_with_sentences`); no
     sentence vectors from an encoder that cannot pool its tokens."""
@@ -332,35 +338,38 @@ class Labeler:
         return np.stack(found).astype(np.float32)
 
     def sentence_vectors_for(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Each normalized text's sentence vectors (one row per sentence of
-        `sentence_spans`): kept from this process's pass, else the store's, else encoded now."""
-        from rhetoric.encoders.sentence_spans import sentence_key, sentence_spans
+        """Each normalized text's sentence vectors (one row per sentence of `sentence_spans`;
+        none where the model cannot say): kept from this process's pass (and dropped from
+        there once read, so a long run holds only a batch's), else the store's, else encoded now."""
+        from rhetoric.encoders.sentence_spans import no_evidence_key, sentence_keys
 
-        wanted = [len(sentence_spans(t)) for t in texts]
-        kept = self.sentence_vectors or {}
         shas = [paragraph_sha1(t) for t in texts]
+        wanted = [sentence_keys(sha, t) for sha, t in zip(shas, texts, strict=True)]
+        kept = self.sentence_vectors if self.sentence_vectors is not None else {}
+        popped = [kept.pop(sha, None) for sha in shas]
         groups: list[np.ndarray | None] = [
-            kept.get(sha) if n else None for sha, n in zip(shas, wanted, strict=True)
+            g if keys else None for g, keys in zip(popped, wanted, strict=True)
         ]
-        if self.lookup is not None:
-            keys = [
-                sentence_key(sha, k)
-                for sha, n, g in zip(shas, wanted, groups, strict=True)
-                if g is None
-                for k in range(n)
-            ]
-            stored = dict(zip(keys, self.lookup(keys), strict=True)) if keys else {}
-            for i, (sha, n) in enumerate(zip(shas, wanted, strict=True)):
-                rows = [stored.get(sentence_key(sha, k)) for k in range(n)] if groups[i] is None else []
-                if n and rows and all(r is not None for r in rows):
+        asked = [i for i, g in enumerate(groups) if g is None and wanted[i]]
+        if asked and self.lookup is not None:
+            keys = [key for i in asked for key in [*wanted[i], no_evidence_key(shas[i])]]
+            stored = dict(zip(keys, self.lookup(keys), strict=True))
+            for i in asked:
+                rows = [stored[key] for key in wanted[i]]
+                if all(r is not None for r in rows):
                     groups[i] = np.stack(rows)
-        todo = [i for i, (g, n) in enumerate(zip(groups, wanted, strict=True)) if g is None and n]
+                elif stored[no_evidence_key(shas[i])] is not None:
+                    groups[i] = np.zeros((0, 1), dtype=np.float32)
+        todo = [i for i in asked if groups[i] is None]
         if todo:
             _, fresh = with_sentences(self.encoder, [texts[i] for i in todo])
             for i, group in zip(todo, fresh, strict=True):
                 groups[i] = group
         empty = np.zeros((0, 1), dtype=np.float32)
-        return [g if g is not None and len(g) == n else empty for g, n in zip(groups, wanted, strict=True)]
+        return [
+            g if g is not None and len(g) == len(keys) else empty
+            for g, keys in zip(groups, wanted, strict=True)
+        ]
 
     def sentence_evidence(self, texts: Sequence[str]) -> list[list[tuple[str, LabeledParagraph]]]:
         """For each text, its sentences each labeled by the head from the sentence's vector

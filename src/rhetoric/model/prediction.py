@@ -16,7 +16,7 @@ from rhetoric.corpus import formats
 from rhetoric.corpus.documents import check_doc_id, paragraph_rows, read_document
 from rhetoric.errors import DataError
 from rhetoric.io import atomic_open, check_output_target, read_input_text, text_lines, write_csv
-from rhetoric.model.labeler import MAX_TEXT_CHARS, Labeler
+from rhetoric.model.labeler import MAX_TEXT_CHARS, Labeler, evidence_rows
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -127,14 +127,22 @@ def batches(rows: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str
 
 
 def label_rows(
-    labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int = 1024
+    labeler: Labeler, rows: Iterable[dict[str, Any]], batch_size: int = 1024, evidence: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Each input row with its `LabeledParagraph` (`label`, `scores`) added, in input order.
+    """Each input row with its `LabeledParagraph` (`label`, `scores`) added, in input order;
+    with `evidence`, also its `sentences` (`Labeler.sentence_evidence`), labeled batch by
+    batch so that no more than a batch's sentence vectors are held.
 
     Cached vectors come from the labeler's store, if it was loaded with one."""
     for batch in batches(rows, batch_size):
-        for row, result in zip(batch, labeler.label([r["text"] for r in batch]), strict=True):
-            yield {**row, **result.to_dict()}
+        texts = [r["text"] for r in batch]
+        results = labeler.label(texts)
+        found = labeler.sentence_evidence(texts) if evidence else [None] * len(batch)
+        for row, result, sentences in zip(batch, results, found, strict=True):
+            labeled = {**row, **result.to_dict()}
+            if sentences is not None:
+                labeled["sentences"] = evidence_rows(sentences)
+            yield labeled
 
 
 @dataclass(frozen=True)
@@ -186,6 +194,7 @@ def write_labeled(
     kept, count = [], 0
     for row in labeled:
         count += 1
+        sentences = row.pop("sentences", None)  # the report's, not the JSONL's
         handle.write(json.dumps(row, ensure_ascii=False) + "\n")
         if keep:
             text = row["text"] if outputs.report is not None else ""
@@ -196,6 +205,7 @@ def write_labeled(
                     "label": row["label"],
                     "scores": row["scores"],
                     "text": text,
+                    **({"sentences": sentences} if sentences is not None and outputs.report else {}),
                 }
             )
     return Predictions(list(labels), kept, count)

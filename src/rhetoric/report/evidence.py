@@ -5,13 +5,17 @@ each sentence of a multi-sentence paragraph beside its own label and marks the s
 whose label is the paragraph's. The sentence vectors come from the paragraph's own encoder
 pass (`Labeler.sentence_evidence`, encoders/sentence_spans.py), so the evidence costs no
 second pass over the text. Only the report asks for it, so `rhetoric predict` without
-`--report` labels no sentence.
+`--report` labels no sentence. `rhetoric predict` labels them batch by batch as it labels
+the paragraphs (`prediction.label_rows`); `add_sentence_evidence` serves the Ray engine,
+whose rows come back labeled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
+
+from rhetoric.model.labeler import evidence_rows
 
 if TYPE_CHECKING:
     from rhetoric.model.labeler import LabeledParagraph
@@ -27,7 +31,7 @@ def sentence_evidence(
     found: list[list[dict[str, Any]]] = []
     for start in range(0, len(texts), batch_size):
         for sentences in evidence(texts[start : start + batch_size]):
-            found.append([{"text": s, "label": got.label, "score": got.confidence} for s, got in sentences])
+            found.append(evidence_rows(sentences))
     return found
 
 

@@ -40,22 +40,25 @@ def run(
     files = prediction.expand_inputs(inputs)
     read = [*files, *inputs, *ModelFolder(model).trained_files, *([params_file] if params_file else [])]
     prediction.check_outputs(outputs, read)
-    if (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray":
+    evidence = outputs.report is not None and predict.sentence_evidence
+    on_ray = (engine or EmbedParams.from_dict(raw.get("embed")).engine) == "ray"
+    if on_ray:
         from rhetoric.engines.ray_predict import label_on_ray
 
         labeled_rows = label_on_ray(files, max_bytes, model, vectors)
     else:
-        if outputs.report is not None and predict.sentence_evidence:
-            labeler.keep_sentence_vectors()  # the evidence below then needs no second pass
-        labeled_rows = prediction.label_rows(labeler, prediction.input_rows(files, max_bytes))
+        if evidence:
+            labeler.keep_sentence_vectors()  # the evidence then needs no second pass
+        rows = prediction.input_rows(files, max_bytes)
+        labeled_rows = prediction.label_rows(labeler, rows, evidence=evidence)
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
-    if outputs.report is not None and predict.sentence_evidence:
+    if evidence and on_ray:
         from rhetoric.report.evidence import add_sentence_evidence
 
-        log.info(
-            "predict: %d sentences labeled for the report",
-            add_sentence_evidence(labeled.rows, labeler.sentence_evidence),
-        )
+        add_sentence_evidence(labeled.rows, labeler.sentence_evidence)
+    if evidence:
+        sentences = sum(len(row.get("sentences") or []) for row in labeled.rows)
+        log.info("predict: %d sentences labeled for the report", sentences)
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
