@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from rhetoric import project
@@ -47,13 +48,10 @@ def run(
 
         labeled_rows = label_on_ray(files, max_bytes, model, vectors)
     else:
-        if evidence:
-            labeler.keep_sentence_vectors()  # the evidence then needs no second pass
-        rows = prediction.input_rows(files, max_bytes)
-        labeled_rows = prediction.label_rows(labeler, rows, evidence=evidence)
+        labeled_rows = label_locally(labeler, files, max_bytes, evidence)
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
-    if evidence and on_ray:
+    if evidence and on_ray:  # Ray's rows come back without it
         from rhetoric.report.evidence import add_sentence_evidence
 
         add_sentence_evidence(labeled.rows, labeler.sentence_evidence)
@@ -62,3 +60,11 @@ def run(
         log.info("predict: %d sentences labeled for the report", sentences)
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
+
+
+def label_locally(labeler: Labeler, files: list[Path], max_bytes: int, evidence: bool) -> Iterator[dict]:
+    """The files' paragraphs labeled in this process; with `evidence`, their sentences too,
+    from the same encoder pass (the labeler keeps each batch's sentence vectors until read)."""
+    if evidence:
+        labeler.keep_sentence_vectors()
+    return prediction.label_rows(labeler, prediction.input_rows(files, max_bytes), evidence=evidence)
