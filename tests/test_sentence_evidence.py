@@ -236,3 +236,14 @@ def test_torch_and_onnx_encoders_give_the_same_sentence_vectors(tmp_path: Path) 
     for a, b in zip(onnx_groups, torch_groups, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-4)
     assert onnx.chunked == 1
+
+
+def test_predict_says_why_a_report_has_no_sentence_evidence() -> None:
+    from rhetoric.stages.predict import evidence_summary
+
+    several = {"text": PARAGRAPHS[0], "sentences": []}
+    assert evidence_summary([several]).startswith("no sentence evidence")
+    one_sentence = {"text": PARAGRAPHS[2], "sentences": []}
+    assert evidence_summary([one_sentence]) == "0 sentences labeled for the report"
+    labeled = {"text": PARAGRAPHS[0], "sentences": [{"text": "a"}, {"text": "b"}]}
+    assert evidence_summary([labeled, several]) == "2 sentences labeled for the report"

@@ -56,8 +56,7 @@ def run(
 
         add_sentence_evidence(labeled.rows, labeler.sentence_evidence)
     if evidence:
-        sentences = sum(len(row.get("sentences") or []) for row in labeled.rows)
-        log.info("predict: %d sentences labeled for the report", sentences)
+        log.info("predict: %s", evidence_summary(labeled.rows))
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
 
@@ -68,3 +67,17 @@ def label_locally(labeler: Labeler, files: list[Path], max_bytes: int, evidence:
     if evidence:
         labeler.keep_sentence_vectors()
     return prediction.label_rows(labeler, prediction.input_rows(files, max_bytes), evidence=evidence)
+
+
+def evidence_summary(rows: list[dict]) -> str:
+    """How many sentences the report shows, or why it shows none where it could have."""
+    from rhetoric.encoders.sentence_spans import sentence_spans
+
+    count = sum(len(row.get("sentences") or []) for row in rows)
+    if count or not any(sentence_spans(row["text"]) for row in rows):
+        return f"{count} sentences labeled for the report"
+    return (
+        "no sentence evidence: this model cannot say which sentences carried a label (its "
+        "encoder is not mean-pooled, was exported before sentence evidence, or its head was "
+        "trained on sentence features); re-export it with `rhetoric package` if it is old"
+    )
