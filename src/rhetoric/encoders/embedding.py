@@ -217,11 +217,15 @@ class WindowedEncoder:
         """Unit-length float32 vectors, one row per text."""
         if not len(texts):
             return np.zeros((0, self.dimension), dtype=np.float32)
-        windows = self.windows(texts)
+        return self.encode_windows(self.windows(texts))
+
+    def encode_windows(self, windows: list[list[str]], on_tokens: OnTokens | None = None) -> np.ndarray:
+        """One unit vector per text from its `windows` (token states of each window, in
+        order, to `on_tokens`)."""
         self.chunked += sum(len(w) > 1 for w in windows)
         flat = [piece for pieces in windows for piece in pieces]
         # Normalized in float32 (by pool_windows), whatever precision the model computed in.
-        return pool_windows(self.run(flat), [len(w) for w in windows])
+        return pool_windows(self.run(flat, on_tokens), [len(w) for w in windows])
 
     def encode_with_sentences(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
         """`encode(texts)` and, from the same pass, each text's sentence vectors (see
@@ -233,8 +237,6 @@ class WindowedEncoder:
             empty = np.zeros((0, self.dimension), dtype=np.float32)
             return self.encode(texts), [empty] * len(texts)
         windows = self.windows(texts)
-        self.chunked += sum(len(w) > 1 for w in windows)
-        flat = [piece for pieces in windows for piece in pieces]
         owner = [i for i, pieces in enumerate(windows) for _ in pieces]
         spans = [sentence_spans(t) for t in texts]
         located = [
@@ -249,8 +251,7 @@ class WindowedEncoder:
                 text = owner[piece]
                 pools[text].add(*pool_spans(states, offsets, located[piece], len(spans[text])))
 
-        vectors = pool_windows(self.run(flat, on_tokens), [len(w) for w in windows])
-        return vectors, [pool.vectors() for pool in pools]
+        return self.encode_windows(windows, on_tokens), [pool.vectors() for pool in pools]
 
 
 class Encoder(WindowedEncoder):

@@ -33,6 +33,8 @@ from rhetoric.model.folder import ModelFolder
 if TYPE_CHECKING:
     import pandas as pd
 
+    from rhetoric.encoders.sentence_spans import Span
+
 # Cached vectors by text sha1, None where not cached (VectorStore.find).
 Lookup = Callable[[Sequence[str]], list]
 # Texts -> unit vectors, one row per text.
@@ -326,25 +328,25 @@ class Labeler:
             lookup([paragraph_sha1(t) for t in texts]) if lookup else [None] * len(texts)
         )
         todo = [i for i, v in enumerate(found) if v is None]
-        if todo and self.sentence_vectors is not None:
-            fresh, groups = with_sentences(self.encoder, [texts[i] for i in todo])
-            self.sentence_vectors.update(
-                (paragraph_sha1(texts[i]), group) for i, group in zip(todo, groups, strict=True)
-            )
-        elif todo:
-            fresh = self.encoder.encode([texts[i] for i in todo])
-        for i, vector in zip(todo, fresh if todo else [], strict=True):
-            found[i] = vector
+        if todo:
+            pending = [texts[i] for i in todo]
+            if self.sentence_vectors is None:
+                fresh = self.encoder.encode(pending)
+            else:
+                fresh, groups = with_sentences(self.encoder, pending)
+                self.sentence_vectors.update(zip(map(paragraph_sha1, pending), groups, strict=True))
+            for i, vector in zip(todo, fresh, strict=True):
+                found[i] = vector
         return np.stack(found).astype(np.float32)
 
-    def sentence_vectors_for(self, texts: Sequence[str]) -> list[np.ndarray]:
-        """Each normalized text's sentence vectors (one row per sentence of `sentence_spans`;
+    def sentence_vectors_for(self, texts: Sequence[str], spans: Sequence[Sequence[Span]]) -> list[np.ndarray]:
+        """Each normalized text's sentence vectors (one row per sentence at its `spans`;
         none where the model cannot say): kept from this process's pass (and dropped from
         there once read, so a long run holds only a batch's), else the store's, else encoded now."""
-        from rhetoric.encoders.sentence_spans import no_evidence_key, sentence_keys
+        from rhetoric.encoders.sentence_spans import no_evidence_key, sentence_key
 
         shas = [paragraph_sha1(t) for t in texts]
-        wanted = [sentence_keys(sha, t) for sha, t in zip(shas, texts, strict=True)]
+        wanted = [[sentence_key(sha, span) for span in s] for sha, s in zip(shas, spans, strict=True)]
         kept = self.sentence_vectors if self.sentence_vectors is not None else {}
         popped = [kept.pop(sha, None) for sha in shas]
         groups: list[np.ndarray | None] = [
@@ -381,10 +383,10 @@ class Labeler:
         texts = [normalize_paragraph(t) for t in texts]
         if getattr(self.head, "uses_sentences", False):
             return [[] for _ in texts]
-        groups = self.sentence_vectors_for(texts)
+        spans = [sentence_spans(t) for t in texts]
+        groups = self.sentence_vectors_for(texts, spans)
         sentences = [
-            [t[a:b] for a, b in sentence_spans(t)] if len(g) else []
-            for t, g in zip(texts, groups, strict=True)
+            [t[a:b] for a, b in s] if len(g) else [] for t, s, g in zip(texts, spans, groups, strict=True)
         ]
         flat = [s for group in sentences for s in group]
         if not flat:

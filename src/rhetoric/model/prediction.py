@@ -134,6 +134,8 @@ def label_rows(
     batch so that no more than a batch's sentence vectors are held.
 
     Cached vectors come from the labeler's store, if it was loaded with one."""
+    if evidence:
+        labeler.keep_sentence_vectors()  # the evidence then needs no second encoder pass
     for batch in batches(rows, batch_size):
         texts = [r["text"] for r in batch]
         results = labeler.label(texts)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 from rhetoric import project
@@ -48,7 +47,8 @@ def run(
 
         labeled_rows = label_on_ray(files, max_bytes, model, vectors)
     else:
-        labeled_rows = label_locally(labeler, files, max_bytes, evidence)
+        rows = prediction.input_rows(files, max_bytes)
+        labeled_rows = prediction.label_rows(labeler, rows, evidence=evidence)
     with prediction.output_stream(outputs.output) as handle:
         labeled = prediction.write_labeled(labeled_rows, handle, labeler.labels, outputs)
     if evidence and on_ray:  # Ray's rows come back without it
@@ -59,14 +59,6 @@ def run(
         log.info("predict: %s", evidence_summary(labeled.rows))
     for line in prediction.write_extras(labeled, outputs, predict.low_confidence):
         log.info("predict: %s", line)
-
-
-def label_locally(labeler: Labeler, files: list[Path], max_bytes: int, evidence: bool) -> Iterator[dict]:
-    """The files' paragraphs labeled in this process; with `evidence`, their sentences too,
-    from the same encoder pass (the labeler keeps each batch's sentence vectors until read)."""
-    if evidence:
-        labeler.keep_sentence_vectors()
-    return prediction.label_rows(labeler, prediction.input_rows(files, max_bytes), evidence=evidence)
 
 
 def evidence_summary(rows: list[dict]) -> str:
