@@ -371,6 +371,7 @@ def scale_model(work: Path) -> Path:
     identity = resolve_model(SCALE_ENCODER)
     folder = ModelFolder(work / "model")
     folder.root.mkdir()
+    save_head(head, folder.head_file)  # the card records the head's hash
     folder.write_card(
         ModelCard(
             labels=tuple(labels),
@@ -384,7 +385,6 @@ def scale_model(work: Path) -> Path:
             selection=search,
         )
     )
-    save_head(head, folder.head_file)
     run(
         ["rhetoric", "package", "--model-dir", "model", "--output", "model/export", "--store", "vectors"],
         work,

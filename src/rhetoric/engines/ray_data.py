@@ -19,6 +19,7 @@ This module starts Ray and holds what both share; `engines.ray_embed` and
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -47,7 +48,14 @@ def start_ray() -> Any:
     logging.getLogger("ray").setLevel(logging.ERROR)
     logging.getLogger("ray.data").setLevel(logging.CRITICAL)
     if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+            # A local cluster's workers run at this command's priority (Ray's default
+            # niceness of 15 lets any other busy process on the machine starve them).
+            _system_config=None if os.environ.get("RAY_ADDRESS") else {"worker_niceness": 0},
+        )
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     context.execution_options.preserve_order = True

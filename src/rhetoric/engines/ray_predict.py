@@ -14,53 +14,45 @@ from rhetoric.engines.ray_data import actor_plan, actor_pool, reraise_user_error
 LABEL_BATCH = 1024  # rows per labeler call, as `prediction.label_rows`
 
 
-def file_rows(batch: dict[str, np.ndarray], max_bytes: int) -> Iterator[dict[str, list[str]]]:
-    """The rows of each named input file, LABEL_BATCH at a time, as JSON strings (rows of
-    JSONL inputs may carry any fields)."""
-    from rhetoric.model.prediction import batches, input_rows
-
-    for path in batch["path"]:
-        for rows in batches(input_rows([Path(str(path))], max_bytes), LABEL_BATCH):
-            yield {"row": [json.dumps(r, ensure_ascii=False) for r in rows]}
-
-
 class LabelActor:
-    """One labeler per actor: a batch of JSON rows -> the same rows with label and scores."""
+    """One labeler per actor: input files -> their rows labeled, LABEL_BATCH at a time, as
+    JSON strings (rows of JSONL inputs may carry any fields). The actor reads its files
+    itself: a separate reading step would start a Ray worker process per file and pass every
+    row through the object store once more, for work far lighter than labeling."""
 
-    def __init__(self, model: Path, vectors: Path | None, threads: int) -> None:
+    def __init__(self, model: Path, vectors: Path | None, threads: int, max_bytes: int) -> None:
         from rhetoric.model.labeler import Labeler
 
         self.labeler = Labeler.load(model, exported=True, store=vectors, threads=threads)
+        self.max_bytes = max_bytes
 
-    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, list[str]]:
-        from rhetoric.model.prediction import label_rows
+    def __call__(self, batch: dict[str, np.ndarray]) -> Iterator[dict[str, list[str]]]:
+        from rhetoric.model.prediction import batches, input_rows, label_rows
 
-        rows = [json.loads(str(r)) for r in batch["row"]]
-        labeled = label_rows(self.labeler, rows, batch_size=max(1, len(rows)))
-        return {"row": [json.dumps(r, ensure_ascii=False) for r in labeled]}
+        for path in batch["path"]:
+            for rows in batches(input_rows([Path(str(path))], self.max_bytes), LABEL_BATCH):
+                labeled = label_rows(self.labeler, rows, batch_size=len(rows))
+                yield {"row": [json.dumps(r, ensure_ascii=False) for r in labeled]}
 
 
 def label_on_ray(files: Sequence[Path], max_bytes: int, model: Path, vectors: Path | None) -> Iterator[dict]:
-    """Every row of `files` with its label and scores, in input order: files are read by
-    Ray tasks (one per file), rows labeled by actors, results streamed back here. Ray is
-    started (or found missing) now, before the caller opens its output."""
+    """Every row of `files` with its label and scores, in input order: each file is read and
+    labeled by an actor, results streamed back here. Ray is started (or found missing) now,
+    before the caller opens its output."""
     ray = start_ray()
     actors, resources = actor_plan(ray.cluster_resources(), "cpu")
     # Workers run in folders of their own: every path they get is absolute.
     files = [p.resolve() for p in files]
     model, vectors = model.resolve(), vectors.resolve() if vectors is not None else None
-    dataset = (
-        ray.data.from_items([{"path": str(p)} for p in files], override_num_blocks=max(1, len(files)))
-        # Reading is light: it declares no CPU, so it never waits for the labelers' CPUs.
-        .map_batches(file_rows, fn_kwargs={"max_bytes": max_bytes}, batch_size=1, num_cpus=0)
-        .map_batches(
-            LabelActor,
-            fn_constructor_args=(model, vectors, int(resources["num_cpus"])),
-            batch_size=None,
-            batch_format="numpy",
-            compute=actor_pool(ray, actors),
-            **resources,
-        )
+    dataset = ray.data.from_items(
+        [{"path": str(p)} for p in files], override_num_blocks=max(1, len(files))
+    ).map_batches(
+        LabelActor,
+        fn_constructor_args=(model, vectors, int(resources["num_cpus"]), max_bytes),
+        batch_size=1,
+        batch_format="numpy",
+        compute=actor_pool(ray, actors),
+        **resources,
     )
 
     def rows() -> Iterator[dict]:
