@@ -336,60 +336,30 @@ SCALE_DOCUMENTS = 40  # corpus documents the scale model is embedded and trained
 
 def scale_model(work: Path) -> Path:
     """A packaged model as `dvc repro` makes one, on the small encoder with the default
-    backend: `rhetoric embed` of the corpus paragraphs (quantizing it where the default is
-    int8-static), a head fitted on the labeled ones, `rhetoric package`."""
-    from rhetoric.corpus.documents import match_labels, read_labels, segment_folder
-    from rhetoric.corpus.split import cv_folds, leakage_groups
-    from rhetoric.encoders.embedding import resolve_model
-    from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
-    from rhetoric.model.features import feature_frame
-    from rhetoric.model.folder import ModelFolder
-    from rhetoric.model.sklearn_head import fit_selected, save_head
-    from rhetoric.model.training import data_digest
-    from rhetoric.params import TrainParams, parse_labels, read_params
-    from rhetoric.vectors import VectorStore
+    backend, from SCALE_DOCUMENTS corpus documents: `rhetoric embed` (quantizing the encoder
+    where the default is int8-static), `rhetoric train` (C fixed), `rhetoric package`."""
+    from rhetoric.corpus.documents import segment_folder
 
-    raw = read_params(ROOT / "params.yaml")
-    labels = list(parse_labels(raw["labels"]))
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["embed"].update(model=SCALE_ENCODER, sentences=False, backend="int8-static")  # as measured
+    params["train"]["hyperparameters"] = {"C": [4.0]}
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     paragraphs, _ = segment_folder(ROOT / "data/documents", 5 << 20)
     docs = sorted(set(paragraphs["doc"]))[:SCALE_DOCUMENTS]
-    paragraphs = paragraphs[paragraphs["doc"].isin(docs)].reset_index(drop=True)
-    paragraphs.to_parquet(work / "paragraphs.parquet", index=False)
-    embed = ["rhetoric", "embed", "--paragraphs", "paragraphs.parquet", "--store", "vectors"]
-    run([*embed, "--manifest", "embedding.json", "--params", "params.yaml"], work)
-    manifest = json.loads((work / "embedding.json").read_text())
-    store = VectorStore(work / "vectors", manifest["key"])
-    train = TrainParams.from_dict(dict(raw["train"], hyperparameters={"C": 4.0}))
-    gold = read_labels(ROOT / "data/labels.jsonl", labels)
-    labeled = match_labels(paragraphs, gold[gold["doc"].isin(docs)], "labels")
-    features = feature_frame(labeled["text"].tolist(), store.lookup(labeled["sha1"].tolist()), None)
-    groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
-    head, search = fit_selected(train, features, labeled["label"], cv_folds(labeled["label"], groups, 2, 0))
-    identity = resolve_model(SCALE_ENCODER)
-    folder = ModelFolder(work / "model")
-    folder.root.mkdir()
-    save_head(head, folder.head_file)  # the card records the head's hash
-    folder.write_card(
-        ModelCard(
-            labels=tuple(labels),
-            embedder=EncoderRef(identity.name, identity.path, identity.weights_sha256),
-            embed_params=EncodingRecipe(manifest["backend"], 32, manifest["key"]),
-            train_params=train.to_dict(),
-            data_digest=data_digest(labeled),
-            counts={"labeled": len(labeled)},
-            train_docs=tuple(sorted(set(labeled["doc"]))),
-            test_docs=(),
-            selection=search,
-        )
-    )
+    paragraphs[paragraphs["doc"].isin(docs)].reset_index(drop=True).to_parquet(work / "paragraphs.parquet")
+    with open(ROOT / "data/labels.jsonl", encoding="utf-8") as labels:
+        kept = [line for line in labels if json.loads(line)["doc"] in set(docs)]
+    (work / "labels.jsonl").write_text("".join(kept), encoding="utf-8")
+    stores = ["--store", "vectors", "--manifest", "embedding.json", "--params", "params.yaml"]
+    run(["rhetoric", "embed", "--paragraphs", "paragraphs.parquet", *stores], work)
     run(
-        ["rhetoric", "package", "--model-dir", "model", "--output", "model/export", "--store", "vectors"],
+        ["rhetoric", "train", "--paragraphs", "paragraphs.parquet", "--labels", "labels.jsonl",
+         *stores, "--model-dir", "model"],
         work,
-    )
-    return folder.root
+    )  # fmt: skip
+    package = ["rhetoric", "package", "--model-dir", "model", "--output", "model/export"]
+    run([*package, "--store", "vectors"], work)
+    return work / "model"
 
 
 def scale_table(sizes: list[int], words: int) -> list[str]:

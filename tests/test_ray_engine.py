@@ -16,13 +16,10 @@ from typer.testing import CliRunner
 
 from rhetoric.cli import app
 from rhetoric.corpus.documents import match_labels, read_labels, segment_folder
-from rhetoric.corpus.split import cv_folds, leakage_groups
 from rhetoric.encoders.embedding import Encoder, resolve_model, store_key
-from rhetoric.model.card import EncoderRef, EncodingRecipe, ModelCard
-from rhetoric.model.features import build_feature_frame
+from rhetoric.model import training
 from rhetoric.model.folder import ModelFolder
-from rhetoric.model.sklearn_head import fit_selected, save_head
-from rhetoric.model.training import data_digest
+from rhetoric.model.sklearn_head import head_bytes
 from rhetoric.params import TrainParams
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,28 +77,24 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def train_model(work: Path, paragraphs) -> None:
-    train = TrainParams.from_dict({"hyperparameters": {"C": 4.0}, "features": ["embedding", "tfidf"]})
+    """The train stage's model (rhetoric.model.training), on vectors encoded here."""
+    params = TrainParams.from_dict(
+        {"hyperparameters": {"C": 4.0}, "features": ["embedding", "tfidf"], "cv_folds": 2}
+    )
     labeled = match_labels(paragraphs, read_labels(work / "labels.jsonl", LABELS), "labels")
     identity = resolve_model("all-MiniLM-L6-v2")
-    encoder = Encoder(identity, device="cpu", backend="fp32")
-    features = build_feature_frame(labeled["text"], encoder.encode, False)
-    groups = leakage_groups(labeled["doc"].tolist(), labeled["sha1"].tolist())
-    head, search = fit_selected(train, features, labeled["label"], cv_folds(labeled["label"], groups, 2, 0))
-    card = ModelCard(
-        labels=tuple(LABELS),
-        embedder=EncoderRef(identity.name, identity.path, identity.weights_sha256),
-        embed_params=EncodingRecipe("fp32", 32, store_key(identity, "fp32")),
-        train_params=train.to_dict(),
-        data_digest=data_digest(labeled),
-        counts={"labeled": len(labeled)},
-        train_docs=tuple(sorted(set(labeled["doc"]))),
-        test_docs=(),
-        selection=search,
+    encoded = Encoder(identity, device="cpu", backend="fp32").encode(list(labeled["text"]))
+    vectors = dict(zip(labeled["sha1"], encoded, strict=True))
+    manifest = {
+        "embedder": {"name": identity.name, "path": identity.path, "weights_sha256": identity.weights_sha256},
+        "backend": "fp32",
+        "batch_size": 32,
+        "key": store_key(identity, "fp32"),
+    }
+    trained = training.train_model(
+        labeled, LABELS, params, manifest, lambda shas: np.stack([vectors[s] for s in shas])
     )
-    folder = ModelFolder(work / "model")
-    folder.root.mkdir()
-    save_head(head, folder.head_file)
-    folder.write_card(card)  # names the head's sha256: after the head
+    ModelFolder(work / "model").save(head_bytes(trained.head), trained.card)
 
 
 @pytest.fixture(scope="module")
