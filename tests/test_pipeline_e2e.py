@@ -155,8 +155,10 @@ def model_versions(db_path: Path) -> int:
 def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
     before = finished_runs(project / "mlflow.db")
     committed_version = last_run(first_repro_db(project))[1]["model_version"]
-    run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
+    out = run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=2.0"], project)
     assert finished_runs(project / "mlflow.db") == before + 1
+    # Only the head changed: the package keeps the embedder it had instead of exporting it again.
+    assert "the embedder of the package it replaces" in out.stdout + out.stderr
     with sqlite3.connect(project / "mlflow.db") as db:
         values = {v for (v,) in db.execute("select value from params where key='train.hyperparameters.C'")}
     assert "2.0" in values

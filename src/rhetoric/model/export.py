@@ -9,20 +9,29 @@ head it was made from and of every file in the package (checked as each is loade
 `Labeler.load(..., exported=True)` uses the package only while
 that still matches, so a retrained model is never labeled through a stale package
 (`model.folder` names the files).
+
+A retrained head is packaged with the embedder of the package it replaces when that was
+exported from the same encoder by today's recipe and its files still match their hashes
+(the `package` output is persisted, so it is still there): exporting took 9 seconds for
+all-MiniLM-L6-v2 and most of a minute for all-mpnet-base-v2 on 2 cores, on every `dvc exp
+run` that only changed the head.
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
 
-from rhetoric.encoders.onnx_encoder import export_folder, exported_meta
+from rhetoric.encoders.onnx_encoder import export_folder, export_staleness, exported_meta
 from rhetoric.errors import ModelError
-from rhetoric.io import atomic_folder, write_json
+from rhetoric.io import atomic_folder, read_json, write_json
 from rhetoric.model.folder import ModelFolder, Package
 from rhetoric.model.linear_head import LinearHead
 from rhetoric.model.sklearn_head import load_head
+
+log = logging.getLogger(__name__)
 
 
 def onnx_backend_for(trained_backend: str) -> str:
@@ -45,6 +54,28 @@ def copy_quantized(source: Path, target: Path, weights_sha256: str) -> None:
             "store with --store."
         )
     shutil.copytree(source, target, dirs_exist_ok=True)
+
+
+def reusable_embedder(previous: Path, embedder: dict[str, Any], backend: str) -> Path | None:
+    """The embedder folder of the package at `previous` when it is an export of `embedder`
+    (an identity's `to_dict()`) for `backend` by today's recipe whose files match that
+    package's manifest; else None (nothing there, another encoder, an older recipe, a
+    changed or damaged file)."""
+    package = Package(previous)
+    try:
+        manifest = read_json(package.manifest_file) if package.manifest_file.is_file() else None
+        meta = exported_meta(package.embedder)
+    except (OSError, ValueError, RecursionError):
+        return None
+    if not isinstance(manifest, dict) or not isinstance(meta, dict):
+        return None
+    if meta.get("embedder") != embedder or meta.get("backend") != backend or export_staleness(meta):
+        return None
+    try:
+        package.verify(manifest, embedder=True)
+    except ModelError:
+        return None
+    return package.embedder
 
 
 def export_model(model_dir: Path, output: Path, store: Path | None = None) -> dict[str, Any]:
@@ -72,6 +103,9 @@ def export_model(model_dir: Path, output: Path, store: Path | None = None) -> di
 
             quantized = VectorStore(store, card.embed_params.store_key).encoder_folder
             copy_quantized(quantized, package.embedder, identity.weights_sha256)
+        elif reused := reusable_embedder(output, manifest["embedder"], manifest["embedder_backend"]):
+            log.info("package: the embedder of the package it replaces (same encoder and recipe)")
+            shutil.copytree(reused, package.embedder, dirs_exist_ok=True)
         else:
             export_folder(identity, package.embedder, manifest["embedder_backend"])
         if linear is not None:
