@@ -12,9 +12,9 @@ that still matches, so a retrained model is never labeled through a stale packag
 
 A retrained head is packaged with the embedder of the package it replaces when that was
 exported from the same encoder by today's recipe and its files still match their hashes
-(the `package` output is persisted, so it is still there): exporting took 9 seconds for
-all-MiniLM-L6-v2 and most of a minute for all-mpnet-base-v2 on 2 cores, on every `dvc exp
-run` that only changed the head.
+(the `package` output is persisted, so it is still there): the stage took 36 s exporting
+all-mpnet-base-v2 and 9 s keeping its export on 2 cores, on every `dvc exp run` that only
+changed the head.
 """
 
 from __future__ import annotations
