@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -9,8 +10,9 @@ import pytest
 
 from rhetoric.encoders.choice import encoder_to_embed
 from rhetoric.encoders.embedding import Encoder, resolve_model, weights_sha256
-from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tune
+from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tune, fine_tuned_record, kept_fine_tuned
 from rhetoric.errors import ModelError
+from rhetoric.io import write_json
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 TEXTS = [
@@ -62,3 +64,22 @@ def test_encoder_record_names_what_embed_uses(tmp_path: Path) -> None:
 def test_missing_encoder_record_says_what_to_run(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="dvc repro finetune"):
         encoder_to_embed(tmp_path)
+
+
+@pytest.mark.slow
+def test_a_fine_tuned_encoder_is_kept_only_for_the_same_base_recipe_and_paragraphs(tmp_path: Path) -> None:
+    folder = tmp_path / "encoder"
+    folder.mkdir()
+    record = fine_tuned_record("all-MiniLM-L6-v2", TEXTS, GOLD, LABELS, TINY, folder, "cpu")
+    write_json(folder / "encoder.json", record)
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) == record
+    # Anything fine-tuning would see differently: fine-tuned again.
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS[:-1], GOLD[:-1], TINY) is None
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD[::-1], TINY) is None
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, replace(TINY, seed=8)) is None
+    assert kept_fine_tuned(folder, "all-mpnet-base-v2", TEXTS, GOLD, TINY) is None
+    # Weights changed after fine-tuning, or no record: fine-tuned again.
+    (folder / "model.safetensors").write_bytes(b"changed")
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None
+    (folder / "encoder.json").unlink()
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None

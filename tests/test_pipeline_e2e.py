@@ -470,5 +470,6 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
     new_doc.write_text("A brand new first paragraph.\n\nAnd a second, equally new one.\n", encoding="utf-8")
     out = run(["dvc", "repro"], work)
     again = json.loads((work / "models/encoder/encoder.json").read_text())
-    assert again["weights_sha256"] == record["weights_sha256"]  # seeded: the same weights again
+    assert again == record  # the same training paragraphs: kept, not fine-tuned again
+    assert "finetune: kept" in out.stdout + out.stderr
     assert "2 embedded now" in out.stdout + out.stderr

@@ -7,6 +7,7 @@ the documents of train's split are used, so the held-out test documents stay uns
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -14,9 +15,11 @@ import pandas as pd
 from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.corpus.split import training_part
 from rhetoric.encoders.choice import base_encoder_record
-from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tuned_record
+from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tuned_record, kept_fine_tuned
 from rhetoric.io import atomic_folder, write_json
 from rhetoric.params import EmbedParams, FineTuneParams, TrainParams, parse_labels, read_params
+
+log = logging.getLogger(__name__)
 
 
 def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) -> None:
@@ -25,14 +28,18 @@ def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) ->
     embed = EmbedParams.from_dict(raw.get("embed"))
     params = FineTuneParams.from_dict(raw.get("finetune"))
     train = TrainParams.from_dict(raw.get("train"))
-    with atomic_folder(output) as folder:
-        if not params.enabled:
+    if not params.enabled:
+        with atomic_folder(output) as folder:
             write_json(folder / "encoder.json", base_encoder_record(embed.model))
-            return
-        table = pd.read_parquet(paragraphs)
-        labeled = match_labels(table, read_labels(labels_file, labels), str(labels_file))
-        rows = training_part(labeled, train.test_size, train.seed)
-        recipe = FineTuneRecipe(**params.model_dump(exclude={"enabled"}), seed=train.seed)
-        texts, gold = rows["text"].tolist(), rows["label"].tolist()
+        return
+    table = pd.read_parquet(paragraphs)
+    labeled = match_labels(table, read_labels(labels_file, labels), str(labels_file))
+    rows = training_part(labeled, train.test_size, train.seed)
+    recipe = FineTuneRecipe(**params.model_dump(exclude={"enabled"}), seed=train.seed)
+    texts, gold = rows["text"].tolist(), rows["label"].tolist()
+    if kept_fine_tuned(output, embed.model, texts, gold, recipe) is not None:
+        log.info("finetune: kept %s (same base weights, recipe and training paragraphs)", output)
+        return
+    with atomic_folder(output) as folder:
         record = fine_tuned_record(embed.model, texts, gold, labels, recipe, folder, embed.device)
         write_json(folder / "encoder.json", record)
