@@ -450,7 +450,14 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
     """finetune.enabled: the encoder is fine-tuned on the training documents, saved as
     safetensors, named by its hash in the card and the store, packaged for onnxruntime; an
     added unlabeled document re-embeds only its own paragraphs."""
-    work = shutil.copytree(project, tmp_path / "project", symlinks=True)
+    # Not .dvc/tmp: DVC's locks and the experiment queue's state, which a queue worker of
+    # another test may still be changing while this copies.
+    work = shutil.copytree(
+        project,
+        tmp_path / "project",
+        symlinks=True,
+        ignore=lambda folder, names: ["tmp"] if Path(folder).name == ".dvc" else [],
+    )
     params = yaml.safe_load((work / "params.yaml").read_text())
     params["finetune"].update(enabled=True, epochs=1, batch_size=16, max_tokens=48)
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
