@@ -221,8 +221,6 @@ class OnnxEncoder(WindowedEncoder):
 
     Subclasses run another runtime on the same tokenization and batching (`load_runtime`)."""
 
-    pad_multiple = PAD_MULTIPLE
-
     def __init__(
         self, folder: Path, batch_size: int = 32, threads: int | None = None, prepack: bool = False
     ) -> None:
@@ -298,7 +296,7 @@ class OnnxEncoder(WindowedEncoder):
 
     def run(self, texts: Sequence[str], on_tokens: OnTokens | None = None) -> np.ndarray:
         """One vector per text that fits the window; batches of similar length, padded to a
-        multiple of `pad_multiple` tokens (few shapes, as in `embedding.Encoder.run`).
+        multiple of PAD_MULTIPLE tokens (few shapes, as in `embedding.Encoder.run`).
         Token states go to `on_tokens` as in `WindowedEncoder.run`."""
         encodings = self.tokenizer.encode_batch(list(texts))
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
@@ -306,9 +304,7 @@ class OnnxEncoder(WindowedEncoder):
         for start in range(0, len(order), self.batch_size):
             rows = order[start : start + self.batch_size]
             longest = max(len(encodings[i].ids) for i in rows)
-            width = min(
-                -(-longest // self.pad_multiple) * self.pad_multiple, int(self.meta["max_seq_length"])
-            )
+            width = min(-(-longest // PAD_MULTIPLE) * PAD_MULTIPLE, int(self.meta["max_seq_length"]))
             feed = {name: np.zeros((len(rows), width), dtype=np.int64) for name in self.meta["inputs"]}
             for j, i in enumerate(rows):
                 encoding = encodings[i]

@@ -219,10 +219,8 @@ def compare(
 
 class OpenVinoEncoder(OnnxEncoder):
     """Unit vectors from a quantized embedder; tokenization, windows and length-sorted
-    batches as `OnnxEncoder`, padded to a multiple of 8 tokens only: OpenVINO takes any
-    shape, and a multiple of 8 bounds the number of shapes it compiles kernels for."""
-
-    pad_multiple = 8
+    batches padded to a multiple of 8 tokens as `OnnxEncoder`: OpenVINO takes any shape,
+    and a multiple of 8 bounds the number of shapes it compiles kernels for."""
 
     def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
         if importlib.util.find_spec("openvino") is None:
