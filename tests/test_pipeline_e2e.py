@@ -52,6 +52,10 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     params["train"].update(test_size=0.34, cv_folds=3, hyperparameters={"C": [1.0]})
     # The small, fast encoder: every stage runs the same code whichever encoder params name.
     params["embed"]["model"] = "all-MiniLM-L6-v2"
+    # The same backend on every machine (`auto` would quantize on a VNNI CPU, minutes per
+    # encoder); auto's choice is tested in test_backend_choice.py, int8-static's in
+    # test_openvino_encoder.py.
+    params["embed"]["backend"] = "fp32"
     # The shipped params leave sentence evidence out (minutes on the whole corpus); the report
     # of this small copy shows it.
     params.setdefault("predict", {})["sentence_evidence"] = True
@@ -164,12 +168,7 @@ def test_experiment_with_a_param_adds_a_run(project: Path) -> None:
     assert "2.0" in values
     name, tags = last_run(project / "mlflow.db")
     assert name == tags["dvc_experiment"]  # the run is named after the DVC experiment
-    versions = model_versions(project / "mlflow.db")
-    # Back to the committed params: evaluate runs again, its model is the committed one.
-    run(["dvc", "exp", "run", "-S", "train.hyperparameters.C=[1.0]"], project)
-    assert finished_runs(project / "mlflow.db") == before + 2
-    assert model_versions(project / "mlflow.db") == versions
-    assert last_run(project / "mlflow.db")[1]["model_version"] == committed_version
+    assert tags["model_version"] != committed_version  # another head: a version of its own
 
 
 def test_predict_labels_seed_articles(project: Path, seed_files: list[Path]) -> None:
@@ -295,9 +294,16 @@ def test_retraining_gives_identical_metrics_and_predictions(project: Path) -> No
     metrics = (project / "reports/metrics.json").read_bytes()
     predictions = (project / "data/predictions/paragraphs.jsonl").read_bytes()
     # Retrains, then the stages after it rerun (package, evaluate, predict), as after any edit.
+    versions = model_versions(project / "mlflow.db")
     run(["dvc", "repro", "-f", "--downstream", "train"], project)
     assert (project / "reports/metrics.json").read_bytes() == metrics
     assert (project / "data/predictions/paragraphs.jsonl").read_bytes() == predictions
+    # evaluate ran again and logged a run, but the same model content registers no new version:
+    # the run points at the version that model already has.
+    assert model_versions(project / "mlflow.db") == versions
+    with sqlite3.connect(project / "mlflow.db") as db:
+        registered = {v for (v,) in db.execute("select version from model_versions")}
+    assert int(last_run(project / "mlflow.db")[1]["model_version"]) in registered
 
 
 def test_killed_predict_keeps_previous_output_and_repro_recovers(project: Path) -> None:
@@ -475,7 +481,7 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
     assert record["weights_sha256"] in json.dumps(export)
     new_doc = work / "data/documents/zz_added_unlabeled.txt"
     new_doc.write_text("A brand new first paragraph.\n\nAnd a second, equally new one.\n", encoding="utf-8")
-    out = run(["dvc", "repro"], work)
+    out = run(["dvc", "repro", "embed"], work)  # what follows embed is as in the first repro
     again = json.loads((work / "models/encoder/encoder.json").read_text())
     assert again == record  # the same training paragraphs: kept, not fine-tuned again
     assert "finetune: kept" in out.stdout + out.stderr
