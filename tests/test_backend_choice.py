@@ -1,5 +1,6 @@
-"""`auto` never quantizes (bf16 or torch fp32); the opt-in int8-static is kept only where the
-quantized model's recorded cosine to fp32 holds."""
+"""`auto` picks per machine: bf16 where native, int8-static on CPUs with int8 dot-product
+instructions (VNNI, AMX), torch fp32 elsewhere; int8-static is kept only where the quantized
+model's recorded cosine to fp32 holds."""
 
 from __future__ import annotations
 
@@ -33,27 +34,42 @@ def quantized_folder(root: Path, cosine_min: float) -> Path:
     return folder
 
 
-@pytest.mark.parametrize(("bf16", "device", "expected"), [
-    (False, "cpu", "fp32"),
-    (True, "cpu", "bf16"),
-    (False, "cuda", "bf16"),
+def on_cpu(monkeypatch: pytest.MonkeyPatch, flags: str, openvino: bool = True) -> None:
+    """Pretend the CPU lists `flags` in /proc/cpuinfo and OpenVINO is (not) installed."""
+    monkeypatch.setattr(embedding, "cpu_flags", lambda: f"flags\t\t: fpu sse2 avx2 {flags}\n")
+    monkeypatch.setattr(embedding, "openvino_available", lambda: openvino)
+
+
+@pytest.mark.parametrize(("flags", "openvino", "device", "expected"), [
+    ("", True, "cpu", "fp32"),  # AVX2 alone: int8 is slower than fp32 there
+    ("avx512f avx512_vnni", True, "cpu", "int8-static"),
+    ("avx_vnni", True, "cpu", "int8-static"),
+    ("amx_int8 amx_tile", True, "cpu", "int8-static"),
+    ("avx512_vnni", False, "cpu", "fp32"),  # OpenVINO removed
+    ("avx512_vnni avx512_bf16", True, "cpu", "bf16"),
+    ("amx_bf16 amx_int8", True, "cpu", "bf16"),
+    ("", True, "cuda", "bf16"),
+    ("avx512_vnni", True, "cuda", "bf16"),
+    ("avx512_vnnix", True, "cpu", "fp32"),  # whole flags only
 ])  # fmt: skip
-def test_auto_is_a_torch_backend_never_int8_static(
-    monkeypatch: pytest.MonkeyPatch, bf16: bool, device: str, expected: str
+def test_auto_picks_the_fastest_backend_of_the_machine(
+    monkeypatch: pytest.MonkeyPatch, flags: str, openvino: bool, device: str, expected: str
 ) -> None:
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: bf16)
-    monkeypatch.setattr(embedding, "openvino_available", lambda: True)
+    on_cpu(monkeypatch, flags, openvino)
     assert choose_backend("auto", device) == expected
 
 
 @pytest.mark.parametrize("backend", ["fp32", "bf16", "onnx", "int8", "int8-static"])
-def test_an_explicit_backend_is_kept_as_asked(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+@pytest.mark.parametrize("flags", ["", "avx512_vnni", "amx_bf16"])
+def test_an_explicit_backend_is_kept_as_asked(
+    monkeypatch: pytest.MonkeyPatch, backend: str, flags: str
+) -> None:
+    on_cpu(monkeypatch, flags)
     assert choose_backend(backend, "cpu") == backend
 
 
-def test_auto_quantizes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+def test_auto_quantizes_nothing_without_vnni(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    on_cpu(monkeypatch, "")
     backend = choose_backend("auto", "cpu")
     recipe = EncoderRecipe(IDENTITY, "cpu", backend, 32, tmp_path / backend, ("a",) * 400)
     assert check_int8_static(recipe, lambda b: tmp_path / b) == recipe
@@ -68,7 +84,7 @@ def test_int8_static_falls_back_below_the_cosine_gate(
     cosine_min: float,
     expected: str,
 ) -> None:
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+    on_cpu(monkeypatch, "")
     recipe = EncoderRecipe(IDENTITY, "cpu", "int8-static", 32, quantized_folder(tmp_path, cosine_min), ("a",))
     with caplog.at_level("WARNING"):
         settled = check_int8_static(recipe, lambda backend: tmp_path / backend)
@@ -82,7 +98,7 @@ def test_int8_static_falls_back_below_the_cosine_gate(
 def test_int8_static_falls_back_when_the_corpus_is_too_small_to_calibrate(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+    on_cpu(monkeypatch, "")
     recipe = EncoderRecipe(IDENTITY, "cpu", "int8-static", 32, tmp_path / "int8-static", ("one paragraph",))
     settled = check_int8_static(recipe, lambda backend: tmp_path / backend)
     assert (settled.backend, settled.folder) == ("fp32", tmp_path / "fp32")
@@ -94,7 +110,7 @@ def test_a_quantization_by_an_older_recipe_is_not_reused(
 ) -> None:
     """A store quantized before the feed-forward down-projections stayed fp32 (mpnet: cosine
     0.982) is redone, here refused for want of calibration paragraphs, never reused."""
-    monkeypatch.setattr(embedding, "cpu_supports_bf16", lambda: False)
+    on_cpu(monkeypatch, "")
     folder = quantized_folder(tmp_path, 0.995)
     meta = json.loads((folder / "embedder.json").read_text())
     del meta["quantization"]

@@ -100,13 +100,25 @@ def resolve_model(name: str) -> EmbedderIdentity:
     return identity
 
 
+def cpu_flags() -> str:
+    """The CPU's feature flags as Linux lists them ('' where /proc/cpuinfo is not there)."""
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
 def cpu_supports_bf16() -> bool:
     """True where the CPU has native bf16 matrix instructions (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", cpu_flags()))
+
+
+def cpu_supports_int8_dot() -> bool:
+    """True where the CPU has int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8).
+    There OpenVINO's int8-static ran at 2.5x plain sentence-transformers fp32 (../shared/ANCHORS.md,
+    an Intel Xeon with AVX512-VNNI); with AVX2 alone an int8 product takes two instructions and
+    it ran at 0.92-0.97x (benchmarks/RESULTS.md, an AMD EPYC), slower than fp32."""
+    return bool(re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", cpu_flags()))
 
 
 def choose_device(device: str) -> str:
@@ -174,12 +186,19 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 
 
 def choose_backend(backend: str, device: str) -> str:
-    """`auto` picks bf16 on GPUs and on CPUs with native bf16, else the torch fp32 backend:
-    deterministic, and nothing to quantize inside `dvc repro` (quantizing all-mpnet-base-v2
-    to int8-static took 3-11 minutes on a 2-core CPU).
-    int8-static is opt-in (`embed.backend: int8-static`), checked by
-    `factory.check_int8_static`."""
-    return choose_torch_backend(device) if backend == "auto" else backend
+    """`auto` picks, for this machine, the fastest backend that holds quality: bf16 on GPUs
+    and on CPUs with native bf16; int8-static on other CPUs with int8 dot-product
+    instructions (VNNI or AMX) where OpenVINO is installed; fp32 elsewhere (on AVX2 alone
+    int8-static is slower than fp32). int8-static is kept only where its vectors stay
+    close to fp32's (`factory.check_int8_static`, which falls back to fp32 with one warning);
+    it is quantized once per encoder and store (minutes for all-mpnet-base-v2), then cached.
+    An explicit backend is kept as asked."""
+    if backend != "auto":
+        return backend
+    torch_backend = choose_torch_backend(device)
+    if torch_backend == "fp32" and device == "cpu" and cpu_supports_int8_dot() and openvino_available():
+        return "int8-static"
+    return torch_backend
 
 
 def choose_torch_backend(device: str) -> str:

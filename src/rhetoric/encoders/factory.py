@@ -106,8 +106,8 @@ class EncoderRecipe:
 
 
 def check_int8_static(recipe: EncoderRecipe, folder_for: Callable[[str], Path]) -> EncoderRecipe:
-    """int8-static (opt-in: `auto` never quantizes) only where it holds quality: quantize
-    now (once: cached) and read the cosine to fp32 recorded on held-out paragraphs; below
+    """int8-static (asked for, or `auto`'s choice on a VNNI CPU) only where it holds quality:
+    quantize now (once: cached) and read the cosine to fp32 recorded on held-out paragraphs; below
     MIN_COSINE, or with too few paragraphs to calibrate, the torch backend instead (bf16 or
     fp32, with one warning line), with its own folder from `folder_for(backend)`. Any
     other backend is kept as asked."""

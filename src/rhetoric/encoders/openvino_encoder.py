@@ -1,7 +1,7 @@
 """Backend `int8-static`: the embedder quantized to int8 with calibrated activation scales,
-run by OpenVINO. Opt-in (`embed.backend: int8-static`; `auto` never quantizes): a faster
-CPU path where the CPU has no native bf16, kept only where it holds quality
-(`factory.check_int8_static`).
+run by OpenVINO. What `auto` picks on CPUs with int8 dot-product instructions (VNNI, AMX)
+and no native bf16, and `embed.backend: int8-static` anywhere; kept only where it holds
+quality (`factory.check_int8_static`).
 
 Why static int8 and why OpenVINO: the dynamic int8 backend (`int8`, onnxruntime) quantizes
 activations at run time, batch by batch, and reached only 1.2-1.7x plain

@@ -65,7 +65,7 @@ def encoder_recipe(
     sha_texts: Iterable[tuple[str, str]],
 ) -> EncoderRecipe:
     """The encoder embed uses, its exported models cached in the store of its backend.
-    int8-static (opt-in) quantizes the encoder on corpus paragraphs (`sha_texts`) the first
+    int8-static quantizes the encoder on corpus paragraphs (`sha_texts`) the first
     time (cached after) and is kept only where it holds quality, else torch's backend.
     Here, not in encoders/factory.py: it joins the store's layout (vectors.py, which imports
     pandas) to the factory, which the predict path loads without pandas."""
