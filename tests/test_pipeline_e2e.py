@@ -375,7 +375,7 @@ def test_exported_package_labels_like_the_trained_head(project: Path) -> None:
     manifest = json.loads((project / "models/export/export.json").read_text())
     # The store: a model of exported vectors (onnx, int8, int8-static) loads its encoder there.
     trained = Labeler.load(project / "models", store=project / "data/vectors")
-    # The package runs the trained vectors' precision: int8-static where opted in, else fp32 ONNX.
+    # The package runs the trained vectors' precision: int8-static where embed used it, else fp32 ONNX.
     expected = "int8-static" if trained.card.embed_params.backend == "int8-static" else "onnx"
     assert manifest["linear_head"] and manifest["embedder_backend"] == expected
     packaged = Labeler.load(project / "models", exported=True)

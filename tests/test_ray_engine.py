@@ -33,7 +33,9 @@ def test_missing_ray_is_one_line_and_exit_2(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setitem(sys.modules, "ray", None)
     monkeypatch.chdir(tmp_path)
     pd.DataFrame({"sha1": ["a" * 40], "text": ["Both sides will build a railway."]}).to_parquet("p.parquet")
-    Path("params.yaml").write_text(yaml.safe_dump({"embed": {"model": "all-MiniLM-L6-v2"}}), encoding="utf-8")
+    # fp32: `auto` on a VNNI CPU would first check int8-static (and warn on one paragraph).
+    embed = {"model": "all-MiniLM-L6-v2", "backend": "fp32"}
+    Path("params.yaml").write_text(yaml.safe_dump({"embed": embed}), encoding="utf-8")
     args = [
         "embed",
         "--paragraphs",

@@ -226,9 +226,13 @@ def model_encoder(
         return encoder
     from rhetoric.encoders.embedding import choose_backend, choose_device
     from rhetoric.encoders.factory import make_encoder
+    from rhetoric.params import EXPORTED_BACKENDS
 
     identity = folder.encoder_identity(card)
-    device = choose_device("auto")
+    # onnxruntime and OpenVINO run on the CPU: a model trained on their vectors (int8-static,
+    # `auto` on a VNNI CPU) is served on the CPU of a GPU machine too, not refused.
+    exported = card.embed_params.backend in EXPORTED_BACKENDS
+    device = "cpu" if exported else choose_device("auto")
     backend = choose_backend(card.embed_params.backend, device)
     return make_encoder(identity, device, backend, card.embed_params.batch_size, onnx_cache, threads=threads)
 
