@@ -1,7 +1,12 @@
 """Realdev macro-F1 of a fine-tuned encoder with the default head (C 1, 4, 16; with and
 without TF-IDF), fine-tuned on train's training documents by rhetoric.encoders.finetuning.
 
-    python benchmarks/finetuned_design.py REALDEV.jsonl all-MiniLM-L6-v2 3
+    python benchmarks/finetuned_design.py REALDEV.jsonl all-MiniLM-L6-v2 3 [TOP]
+
+With TOP, only the encoder's top TOP transformer layers are trained (`finetune.top_layers`:
+the embeddings, the lower layers and MPNet's relative position bias stay as they are):
+the issue's "top layers" variant, cheaper on a CPU because autograd keeps no graph below
+them.
 
 The fine-tuned encoder is written to a folder beside REALDEV.jsonl (outside the project)
 and reused when present; vectors are kept in memory only.
@@ -36,7 +41,8 @@ epochs = int(sys.argv[3])
 par = pd.read_parquet(R / "data/paragraphs.parquet")
 lab = match_labels(par, read_labels(R / "data/labels.jsonl", L), "l")
 tr = training_part(lab, 0.2, 42)
-out = REAL.parent / f"finetuned-{name}-{epochs}"
+top = int(sys.argv[4]) if len(sys.argv) > 4 else None
+out = REAL.parent / (f"finetuned-{name}-{epochs}" + (f"-top{top}" if top else ""))
 t = time.time()
 if not (out / "model.safetensors").exists():
     rec = fine_tune(
@@ -44,7 +50,7 @@ if not (out / "model.safetensors").exists():
         tr["text"].tolist(),
         tr["label"].tolist(),
         L,
-        FineTuneRecipe(epochs=epochs),
+        FineTuneRecipe(epochs=epochs, top_layers=top),
         out,
     )
     print("fine-tune", rec, "%.0fs" % (time.time() - t), flush=True)
@@ -77,6 +83,7 @@ for tf in (True, False):
         print(
             name,
             epochs,
+            f"top {top}" if top else "all layers",
             "tfidf" if tf else "emb",
             C,
             "real %.3f dev %.3f" % (f1_score(ry, pr, average="macro"), f1_score(dy, pdv, average="macro")),

@@ -54,6 +54,31 @@ def test_fine_tuned_encoder_is_safetensors_repeatable_and_changed(tmp_path: Path
     assert not np.allclose(tuned, frozen, atol=1e-4)
 
 
+@pytest.mark.slow
+def test_top_layers_trains_only_the_top_of_the_layer_stack(tmp_path: Path) -> None:
+    from safetensors.numpy import load_file
+
+    base = resolve_model("all-MiniLM-L6-v2")  # six layers
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(TINY, top_layers=2), tmp_path / "top")
+    before = load_file(Path(base.path) / "model.safetensors")
+    after = load_file(tmp_path / "top/model.safetensors")
+
+    def part(name: str) -> str:
+        """'encoder.layer.4.attention.self.query.weight' -> 'layer 4'; 'embeddings.x' -> 'embeddings'."""
+        pieces = name.split(".")
+        return f"layer {pieces[2]}" if pieces[:2] == ["encoder", "layer"] else pieces[0]
+
+    assert set(after) <= set(before)  # the same weights (a buffer such as position_ids may be left out)
+    changed = {part(name) for name in after if not np.array_equal(before[name], after[name])}
+    assert changed == {"layer 4", "layer 5"}
+
+
+def test_top_layers_beyond_the_stack_is_one_line(tmp_path: Path) -> None:
+    base = resolve_model("all-MiniLM-L6-v2")
+    with pytest.raises(ModelError, match="top_layers is 7, but the encoder has 6 layers"):
+        fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(TINY, top_layers=7), tmp_path / "x")
+
+
 def test_encoder_record_names_what_embed_uses(tmp_path: Path) -> None:
     (tmp_path / "encoder.json").write_text('{"fine_tuned": false, "base": {"name": "all-MiniLM-L6-v2"}}')
     assert encoder_to_embed(tmp_path) == "all-MiniLM-L6-v2"

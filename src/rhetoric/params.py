@@ -207,6 +207,7 @@ class FineTuneParams(Section):
     head_learning_rate: Float = Field(default=2e-3, gt=0, le=1.0)
     batch_size: Int = Field(default=16, ge=1, le=1024)
     max_tokens: Int = Field(default=256, ge=8, le=512)
+    top_layers: Int | None = Field(default=None, ge=1, le=64)  # None: every layer
 
 
 class TrainParams(Section):

@@ -48,6 +48,10 @@ class FineTuneRecipe:
     max_tokens: int = 256
     warmup_share: float = 0.1
     seed: int = 42
+    # Train only the top N transformer layers (None: every layer). The embeddings, the
+    # layers below and any position bias keep their base weights, and autograd keeps no
+    # graph below the first trained layer, so a step costs little more than a forward pass.
+    top_layers: int | None = None
 
 
 def class_weights(y: Sequence[int], n_classes: int) -> np.ndarray:
@@ -109,6 +113,8 @@ def fine_tune(
     torch.manual_seed(recipe.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     model = load_sentence_transformer(base_folder, device)
+    if recipe.top_layers is not None:
+        train_only_top_layers(model, recipe.top_layers)
     window = int(model.max_seq_length)
     model.max_seq_length = min(window, recipe.max_tokens)  # for training only, see below
     index = {label: i for i, label in enumerate(label_set)}
@@ -118,7 +124,7 @@ def fine_tune(
     loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
     optimizer = torch.optim.AdamW(
         [
-            {"params": model.parameters(), "lr": recipe.learning_rate},
+            {"params": [w for w in model.parameters() if w.requires_grad], "lr": recipe.learning_rate},
             {"params": head.parameters(), "lr": recipe.head_learning_rate},
         ]
     )
@@ -148,6 +154,23 @@ def fine_tune(
     tail = losses[-max(1, len(losses) // 10) :]
     log.info("fine-tune: %d steps, final training loss %.4f", len(batches), float(np.mean(tail)))
     return {"steps": len(batches), "final_loss": float(np.mean(tail))}
+
+
+def train_only_top_layers(model: Any, top: int) -> None:
+    """Freeze every weight of the sentence-transformers `model` but its top `top`
+    transformer layers; a one-line ModelError where the model has no layer stack
+    (`encoder.layer`, as BERT, MPNet and MiniLM have) or fewer layers than `top`."""
+    transformer = getattr(model[0], "auto_model", None)
+    layers = getattr(getattr(transformer, "encoder", None), "layer", None)
+    if layers is None or top > len(layers):
+        found = "no encoder.layer stack" if layers is None else f"{len(layers)} layers"
+        raise ModelError(
+            f"finetune.top_layers is {top}, but the encoder has {found}; "
+            "set finetune.top_layers to at most its layer count, or to null for every layer."
+        )
+    trained = tuple(f"encoder.layer.{i}." for i in range(len(layers) - top, len(layers)))
+    for name, weight in transformer.named_parameters():
+        weight.requires_grad = name.startswith(trained)
 
 
 def training_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
