@@ -115,9 +115,10 @@ def cpu_supports_bf16() -> bool:
 
 def cpu_supports_int8_dot() -> bool:
     """True where the CPU has int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8).
-    There OpenVINO's int8-static ran at 2.5x plain sentence-transformers fp32 (../shared/ANCHORS.md,
-    an Intel Xeon with AVX512-VNNI); with AVX2 alone an int8 product takes two instructions and
-    it ran at 0.92-0.97x (benchmarks/RESULTS.md, an AMD EPYC), slower than fp32."""
+    There OpenVINO int8 by NNCF's default recipe ran at 2.5x plain sentence-transformers fp32
+    (../shared/ANCHORS.md, an Intel Xeon with AVX512-VNNI; our recipe keeps a third of the
+    matrix products in fp32 and is unmeasured there); with AVX2 alone an int8 product takes
+    two instructions and int8-static ran at 0.92-0.97x (benchmarks/RESULTS.md), slower than fp32."""
     return bool(re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", cpu_flags()))
 
 
@@ -186,9 +187,9 @@ def store_key(identity: EmbedderIdentity, backend: str) -> str:
 
 
 def choose_backend(backend: str, device: str) -> str:
-    """`auto` picks, for this machine, the fastest backend that holds quality: bf16 on GPUs
-    and on CPUs with native bf16; int8-static on other CPUs with int8 dot-product
-    instructions (VNNI or AMX) where OpenVINO is installed; fp32 elsewhere (on AVX2 alone
+    """`auto` picks, for this machine, the backend expected to be fastest while holding
+    quality: bf16 on GPUs and on CPUs with native bf16; int8-static on other CPUs with int8
+    dot-product instructions (VNNI or AMX) where OpenVINO is installed; fp32 elsewhere (on AVX2 alone
     int8-static is slower than fp32). int8-static is kept only where its vectors stay
     close to fp32's (`factory.check_int8_static`, which falls back to fp32 with one warning);
     it is quantized once per encoder and store (minutes for all-mpnet-base-v2), then cached.
