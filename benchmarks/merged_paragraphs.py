@@ -22,20 +22,19 @@ project. REALDEV.jsonl rows carry `text` and `label`.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score
 
 from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.corpus.segment import normalize_paragraph
 from rhetoric.model.labeler import Labeler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from sentence_features import fit_default_head, read_rows  # noqa: E402
 
 LABELS = ["greeting", "historical_claim", "future_commitment", "other"]
 PRECEDENCE = ["future_commitment", "greeting", "historical_claim", "other"]  # LABELS.md rule 2
@@ -75,10 +74,6 @@ def merged_pairs(train: pd.DataFrame) -> tuple[list[str], list[str]]:
             texts.append(f"{a[0]} {b[0]}")
             labels.append(merged_label(a, b))
     return texts, labels
-
-
-def read_rows(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def cached_vectors(labeler: Labeler, texts: list[str], cache: Path) -> np.ndarray:
@@ -130,18 +125,11 @@ def score(data: dict, merged_weight: float, c: float) -> str:
         m_texts, m_vectors, m_gold = data["merged"]
         texts, vectors, gold = texts + m_texts, np.vstack([vectors, m_vectors]), gold + m_gold
         weights += [merged_weight] * len(m_texts)
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=30000)
-    tfidf.fit(data["train"][0])
-
-    def features(texts: list[str], vectors: np.ndarray) -> sparse.csr_matrix:
-        return sparse.hstack([sparse.csr_matrix(vectors), tfidf.transform(texts)]).tocsr()
-
-    head = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=42)
-    head.fit(features(texts, vectors), gold, sample_weight=np.array(weights))
+    predict = fit_default_head(data["train"][0], texts, vectors, gold, c, np.array(weights))
     scores = []
     for name in ("real text", "data/dev", "test split"):
         set_texts, set_vectors, set_gold = data[name]
-        predicted = head.predict(features(set_texts, set_vectors))
+        predicted = predict(set_texts, set_vectors)
         scores.append(f"{name} {f1_score(set_gold, predicted, average='macro'):.3f}")
         if name == "real text":
             per_class = np.round(f1_score(set_gold, predicted, average=None, labels=LABELS), 3)

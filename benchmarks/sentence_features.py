@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -89,22 +90,43 @@ def main() -> None:
         print(variant, score(data, variant.get("w", {"P": 1.0}), variant.get("C", 16)), flush=True)
 
 
-def score(data: dict, weights: dict[str, float], c: float) -> str:
-    """Train on data["train"] with the weighted blocks and TF-IDF; macro-F1 on the rest."""
-    train_texts, train_blocks, train_gold = data["train"]
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=30000)
-    tfidf.fit(train_texts)
+Predict = Callable[[list[str], np.ndarray], np.ndarray]
 
-    def features(texts: list[str], found: dict[str, np.ndarray]) -> sparse.csr_matrix:
-        dense = [sparse.csr_matrix(found[name] * weight) for name, weight in weights.items()]
-        return sparse.hstack([*dense, tfidf.transform(texts)]).tocsr()
+
+def fit_default_head(
+    vocabulary: list[str],
+    texts: list[str],
+    dense: np.ndarray,
+    gold: list[str],
+    c: float,
+    sample_weight: np.ndarray | None = None,
+) -> Predict:
+    """The default head's design with C fixed: class-balanced logistic regression on the
+    dense features beside word 1-2-gram TF-IDF fitted on `vocabulary`. Returns the labels of
+    (texts, dense features) the same way. benchmarks/merged_paragraphs.py uses it too."""
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=30000)
+    tfidf.fit(vocabulary)
+
+    def features(texts: list[str], dense: np.ndarray) -> sparse.csr_matrix:
+        return sparse.hstack([sparse.csr_matrix(dense), tfidf.transform(texts)]).tocsr()
 
     head = LogisticRegression(C=c, max_iter=5000, class_weight="balanced", random_state=42)
-    head.fit(features(train_texts, train_blocks), train_gold)
+    head.fit(features(texts, dense), gold, sample_weight=sample_weight)
+    return lambda texts, dense: head.predict(features(texts, dense))
+
+
+def score(data: dict, weights: dict[str, float], c: float) -> str:
+    """Train on data["train"] with the weighted blocks and TF-IDF; macro-F1 on the rest."""
+
+    def dense(found: dict[str, np.ndarray]) -> np.ndarray:
+        return np.hstack([found[name] * weight for name, weight in weights.items()])
+
+    train_texts, train_blocks, train_gold = data["train"]
+    predict = fit_default_head(train_texts, train_texts, dense(train_blocks), train_gold, c)
     scores = []
     for name in ("real text", "data/dev", "test split"):
         texts, found, gold = data[name]
-        predicted = head.predict(features(texts, found))
+        predicted = predict(texts, dense(found))
         scores.append(f"{name} {f1_score(gold, predicted, average='macro'):.3f}")
         if name == "real text":
             per_class = np.round(f1_score(gold, predicted, average=None, labels=LABELS), 3)
