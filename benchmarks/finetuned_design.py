@@ -5,8 +5,9 @@ without TF-IDF), fine-tuned on train's training documents by rhetoric.encoders.f
 
 With TOP, only the encoder's top TOP transformer layers are trained (`finetune.top_layers`:
 the embeddings, the lower layers and MPNet's relative position bias stay as they are):
-the issue's "top layers" variant, cheaper on a CPU because autograd keeps no graph below
-them.
+the issue's "top layers" variant, cheaper on a CPU because the states entering the top
+layers are computed once and every epoch runs the top layers alone.
+benchmarks/top_layer_sweep.py sweeps epochs and learning rates of this variant.
 
 The fine-tuned encoder is written to a folder beside REALDEV.jsonl (outside the project)
 and reused when present; vectors are kept in memory only.

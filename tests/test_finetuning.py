@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rhetoric.encoders.choice import encoder_to_embed
-from rhetoric.encoders.embedding import Encoder, resolve_model, weights_sha256
-from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tune, fine_tuned_record, kept_fine_tuned
+from rhetoric.encoders.embedding import Encoder, load_sentence_transformer, resolve_model, weights_sha256
+from rhetoric.encoders.finetuning import (
+    FineTuneRecipe,
+    fine_tune,
+    fine_tuned_record,
+    kept_fine_tuned,
+    layer_stack,
+    lower_layer_states,
+    lower_layers_note,
+    tokenized,
+    vectors_from_states,
+)
 from rhetoric.errors import ModelError
 from rhetoric.io import write_json
 
@@ -60,6 +70,8 @@ def test_top_layers_trains_only_the_top_of_the_layer_stack(tmp_path: Path) -> No
 
     base = resolve_model("all-MiniLM-L6-v2")  # six layers
     fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(TINY, top_layers=2), tmp_path / "top")
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(TINY, top_layers=2), tmp_path / "again")
+    assert weights_sha256(tmp_path / "top") == weights_sha256(tmp_path / "again")
     before = load_file(Path(base.path) / "model.safetensors")
     after = load_file(tmp_path / "top/model.safetensors")
 
@@ -71,6 +83,26 @@ def test_top_layers_trains_only_the_top_of_the_layer_stack(tmp_path: Path) -> No
     assert set(after) <= set(before)  # the same weights (a buffer such as position_ids may be left out)
     changed = {part(name) for name in after if not np.array_equal(before[name], after[name])}
     assert changed == {"layer 4", "layer 5"}
+
+
+@pytest.mark.parametrize("first", [0, 3, 5])
+def test_cached_lower_layer_states_give_the_encoders_own_vectors(first: int) -> None:
+    import torch
+
+    model = load_sentence_transformer(Path(resolve_model("all-MiniLM-L6-v2").path), "cpu")
+    model.eval()
+    texts = TEXTS[:3] + ["Short.", TEXTS[4] + " " + TEXTS[5]]  # unequal lengths: padding in a batch
+    states = lower_layer_states(model, texts, first, batch_size=2)
+    assert [len(s) for s in states] == [
+        int(m.sum()) for m in tokenized(model, texts, "cpu")["attention_mask"]
+    ]
+    with torch.no_grad():
+        own = model(tokenized(model, texts, "cpu"))["sentence_embedding"]
+        from_states = vectors_from_states(model, texts, states, first, "cpu")
+        from_nothing = vectors_from_states(model, texts, [s * 0 for s in states], first, "cpu")
+    assert torch.allclose(from_states, own, atol=1e-5)
+    assert not torch.allclose(from_nothing, own, atol=1e-2)  # the states are really used
+    assert len(layer_stack(model)) == 6  # the layer list is whole again
 
 
 def test_top_layers_beyond_the_stack_is_one_line(tmp_path: Path) -> None:
@@ -103,6 +135,13 @@ def test_a_fine_tuned_encoder_is_kept_only_for_the_same_base_recipe_and_paragrap
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD[::-1], TINY) is None
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, replace(TINY, seed=8)) is None
     assert kept_fine_tuned(folder, "all-mpnet-base-v2", TEXTS, GOLD, TINY) is None
+    # A top-layer encoder made before the frozen layers' states were cached: made again.
+    top = replace(TINY, top_layers=2)
+    write_json(folder / "encoder.json", {**record, "recipe": asdict(top)})
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, top) is None
+    noted = {**record["training"], "lower_layers": lower_layers_note(top)}
+    write_json(folder / "encoder.json", {**record, "recipe": asdict(top), "training": noted})
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, top) is not None
     # Weights changed after fine-tuning, or no record: fine-tuned again.
     (folder / "model.safetensors").write_bytes(b"changed")
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None

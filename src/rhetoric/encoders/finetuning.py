@@ -18,12 +18,14 @@ classification loss on the pooled vector; the loop is forty lines of torch.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import math
 import os
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -49,8 +51,9 @@ class FineTuneRecipe:
     warmup_share: float = 0.1
     seed: int = 42
     # Train only the top N transformer layers (None: every layer). The embeddings, the
-    # layers below and any position bias keep their base weights, and autograd keeps no
-    # graph below the first trained layer, so a step costs little more than a forward pass.
+    # layers below and any position bias keep their base weights; the states entering the
+    # first trained layer are computed once (eval mode, no dropout) and every epoch runs
+    # the top layers alone over them.
     top_layers: int | None = None
 
 
@@ -113,10 +116,17 @@ def fine_tune(
     torch.manual_seed(recipe.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     model = load_sentence_transformer(base_folder, device)
-    if recipe.top_layers is not None:
-        train_only_top_layers(model, recipe.top_layers)
     window = int(model.max_seq_length)
     model.max_seq_length = min(window, recipe.max_tokens)  # for training only, see below
+    first_trained = None
+    states: list[Any] = []
+    if recipe.top_layers is not None:
+        first_trained = train_only_top_layers(model, recipe.top_layers)
+        started = time.monotonic()
+        states = lower_layer_states(model, texts, first_trained, batch_size=max(recipe.batch_size, 32))
+        log.info(
+            "fine-tune: states below layer %d computed in %.0fs", first_trained, time.monotonic() - started
+        )
     index = {label: i for i, label in enumerate(label_set)}
     y = np.array([index[label] for label in labels])
     head = torch.nn.Linear(int(model.get_embedding_dimension()), len(label_set)).to(device)
@@ -136,10 +146,12 @@ def fine_tune(
     losses: list[float] = []
     bar = tqdm(batches, unit="batch", desc="fine-tune", disable=not sys.stderr.isatty())
     for rows in bar:
-        prepare = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
-        features = prepare([texts[i] for i in rows])
-        features = {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-        pooled = model(features)["sentence_embedding"]
+        batch_texts = [texts[i] for i in rows]
+        if first_trained is None:
+            features = tokenized(model, batch_texts, device)
+            pooled = model(features)["sentence_embedding"]
+        else:
+            pooled = vectors_from_states(model, batch_texts, [states[i] for i in rows], first_trained, device)
         loss = loss_fn(head(pooled), torch.as_tensor(y[rows], device=device))
         optimizer.zero_grad()
         loss.backward()
@@ -156,21 +168,118 @@ def fine_tune(
     return {"steps": len(batches), "final_loss": float(np.mean(tail))}
 
 
-def train_only_top_layers(model: Any, top: int) -> None:
-    """Freeze every weight of the sentence-transformers `model` but its top `top`
-    transformer layers; a one-line ModelError where the model has no layer stack
-    (`encoder.layer`, as BERT, MPNet and MiniLM have) or fewer layers than `top`."""
+def layer_stack(model: Any) -> Any:
+    """The transformer layers (`encoder.layer`, as BERT, MPNet and MiniLM have) of the
+    sentence-transformers `model`, or None."""
     transformer = getattr(model[0], "auto_model", None)
-    layers = getattr(getattr(transformer, "encoder", None), "layer", None)
+    return getattr(getattr(transformer, "encoder", None), "layer", None)
+
+
+def train_only_top_layers(model: Any, top: int) -> int:
+    """Freeze every weight of the sentence-transformers `model` but its top `top`
+    transformer layers and return the index of the first trained layer; a one-line
+    ModelError where the model has no layer stack or fewer layers than `top`."""
+    layers = layer_stack(model)
     if layers is None or top > len(layers):
         found = "no encoder.layer stack" if layers is None else f"{len(layers)} layers"
         raise ModelError(
             f"finetune.top_layers is {top}, but the encoder has {found}; "
             "set finetune.top_layers to at most its layer count, or to null for every layer."
         )
-    trained = tuple(f"encoder.layer.{i}." for i in range(len(layers) - top, len(layers)))
-    for name, weight in transformer.named_parameters():
+    first = len(layers) - top
+    trained = tuple(f"encoder.layer.{i}." for i in range(first, len(layers)))
+    for name, weight in model[0].auto_model.named_parameters():
         weight.requires_grad = name.startswith(trained)
+    return first
+
+
+def tokenized(model: Any, texts: Sequence[str], device: str) -> dict[str, Any]:
+    """The `model`'s own tokenization of `texts`, as tensors on `device`."""
+    import torch
+
+    prepare = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
+    features = prepare(list(texts))
+    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
+
+
+class _StatesCaptured(Exception):
+    """Raised by the hook of lower_layer_states to stop a forward pass at the first
+    trained layer: the layers above it would be computed for nothing."""
+
+
+def lower_layer_states(model: Any, texts: Sequence[str], first: int, batch_size: int = 32) -> list[Any]:
+    """The hidden states entering layer `first` of `model` for each of `texts` (one
+    tensor of tokens x width per text, padding dropped), computed once in eval mode.
+
+    The lower layers are frozen, so these states are the same every epoch: training the
+    top layers over them costs the top layers' share of a pass, not a whole pass. The
+    states are caught by a pre-hook on layer `first` rather than by running the layers
+    by hand, so the model's own embeddings, attention mask and position bias make them.
+    """
+    import torch
+
+    layers = layer_stack(model)
+    captured: dict[str, Any] = {}
+
+    def capture(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        captured["states"] = args[0] if args else kwargs["hidden_states"]
+        raise _StatesCaptured
+
+    was_training = model.training
+    model.eval()
+    handle = layers[first].register_forward_pre_hook(capture, with_kwargs=True)
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
+    states: list[Any] = [None] * len(texts)
+    device = next(model.parameters()).device
+    try:
+        with torch.no_grad():
+            for start in range(0, len(order), batch_size):
+                rows = order[start : start + batch_size]
+                features = tokenized(model, [texts[i] for i in rows], str(device))
+                with contextlib.suppress(_StatesCaptured):
+                    model[0](features)
+                mask = features["attention_mask"].bool()
+                for j, i in enumerate(rows):
+                    states[i] = captured["states"][j][mask[j]].clone()
+    finally:
+        handle.remove()
+        model.train(was_training)
+    return states
+
+
+def vectors_from_states(
+    model: Any, texts: Sequence[str], states: Sequence[Any], first: int, device: str
+) -> Any:
+    """The `model`'s sentence vectors of `texts`, with the states from
+    lower_layer_states standing in for its layers below `first`.
+
+    The model runs as usual (tokenizer, embeddings, attention mask, pooling, normalizing)
+    with its layer list cut to the layers from `first` up; a pre-hook on layer `first`
+    swaps the embeddings' output for the cached states, put back at the tokens' places.
+    """
+    import torch
+
+    layers = layer_stack(model)
+    features = tokenized(model, texts, device)
+    mask = features["attention_mask"].bool()
+
+    def swap_in(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
+        given = args[0] if args else kwargs["hidden_states"]
+        cached = torch.zeros_like(given)
+        for j, state in enumerate(states):
+            cached[j][mask[j]] = state.to(given.dtype)
+        if args:
+            return (cached, *args[1:]), kwargs
+        return args, {**kwargs, "hidden_states": cached}
+
+    transformer = model[0].auto_model
+    handle = layers[first].register_forward_pre_hook(swap_in, with_kwargs=True)
+    transformer.encoder.layer = torch.nn.ModuleList(list(layers)[first:])
+    try:
+        return model(features)["sentence_embedding"]
+    finally:
+        transformer.encoder.layer = layers
+        handle.remove()
 
 
 def training_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
@@ -203,6 +312,7 @@ def kept_fine_tuned(
             and record.get("base") == {"name": name, "weights_sha256": resolve_model(name).weights_sha256}
             and record.get("recipe") == json.loads(json.dumps(asdict(recipe)))
             and record.get("training", {}).get("data_sha256") == training_digest(texts, labels)
+            and record["training"].get("lower_layers") == lower_layers_note(recipe)
             and record.get("weights_sha256") == weights_sha256(folder)
         ):
             return None
@@ -230,5 +340,17 @@ def fine_tuned_record(
         "base": {"name": name, "weights_sha256": base.weights_sha256},
         "weights_sha256": weights_sha256(folder),
         "recipe": asdict(recipe),
-        "training": {"paragraphs": len(texts), "data_sha256": training_digest(texts, labels), **training},
+        "training": {
+            "paragraphs": len(texts),
+            "data_sha256": training_digest(texts, labels),
+            **({"lower_layers": lower_layers_note(recipe)} if recipe.top_layers is not None else {}),
+            **training,
+        },
     }
+
+
+def lower_layers_note(recipe: FineTuneRecipe) -> str | None:
+    """How the frozen layers ran, for the record: an encoder whose top layers were trained
+    with dropout in the frozen layers (before their states were cached) is not the one
+    today's code makes from the same recipe, so kept_fine_tuned does not keep it."""
+    return None if recipe.top_layers is None else "states computed once, eval mode"
