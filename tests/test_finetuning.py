@@ -18,6 +18,7 @@ from rhetoric.encoders.finetuning import (
     layer_stack,
     lower_layer_states,
     lower_layers_note,
+    supervised_contrastive_loss,
     tokenized,
     vectors_from_states,
 )
@@ -135,6 +136,14 @@ def test_a_fine_tuned_encoder_is_kept_only_for_the_same_base_recipe_and_paragrap
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD[::-1], TINY) is None
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, replace(TINY, seed=8)) is None
     assert kept_fine_tuned(folder, "all-mpnet-base-v2", TEXTS, GOLD, TINY) is None
+    # A record written before a recipe field existed holds that field at its default.
+    older = {k: v for k, v in record["recipe"].items() if k not in ("objective", "temperature")}
+    write_json(folder / "encoder.json", {**record, "recipe": older})
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is not None
+    assert (
+        kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, replace(TINY, objective="contrastive"))
+        is None
+    )
     # A top-layer encoder made before the frozen layers' states were cached: made again.
     top = replace(TINY, top_layers=2)
     write_json(folder / "encoder.json", {**record, "recipe": asdict(top)})
@@ -147,3 +156,37 @@ def test_a_fine_tuned_encoder_is_kept_only_for_the_same_base_recipe_and_paragrap
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None
     (folder / "encoder.json").unlink()
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None
+
+
+def test_contrastive_loss_is_low_for_vectors_grouped_by_label_and_skips_lone_labels() -> None:
+    import torch
+
+    gold = torch.tensor([0, 0, 1, 1, 2])  # label 2 alone in the batch: no positive for it
+    weights = torch.ones(3)
+    axes = torch.eye(3)
+    grouped = axes[gold] + 0.01 * torch.arange(5.0)[:, None]
+    mixed = axes[torch.tensor([0, 1, 0, 1, 2])]
+    low = supervised_contrastive_loss(grouped, gold, weights, 0.1)
+    high = supervised_contrastive_loss(mixed, gold, weights, 0.1)
+    assert float(low) < 0.1 < float(high)
+    # The lone paragraph is contrast only: moving it away from the others changes nothing
+    # but the others' denominators, and a batch of lone labels gives no loss at all.
+    assert float(supervised_contrastive_loss(axes, torch.tensor([0, 1, 2]), weights, 0.1)) == 0.0
+
+
+@pytest.mark.slow
+def test_contrastive_fine_tuning_changes_the_encoder_and_repeats(tmp_path: Path) -> None:
+    base = resolve_model("all-MiniLM-L6-v2")
+    recipe = replace(TINY, objective="contrastive", top_layers=1)
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, recipe, tmp_path / "a")
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, recipe, tmp_path / "b")
+    assert weights_sha256(tmp_path / "a") == weights_sha256(tmp_path / "b")
+    classified = tmp_path / "c"
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(recipe, objective="classification"), classified)
+    assert len({weights_sha256(tmp_path / "a"), weights_sha256(classified), base.weights_sha256}) == 3
+
+
+def test_an_unknown_objective_is_one_line(tmp_path: Path) -> None:
+    base = resolve_model("all-MiniLM-L6-v2")
+    with pytest.raises(ModelError, match="objective is .triplet.; use one of classification, contrastive"):
+        fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(TINY, objective="triplet"), tmp_path / "x")

@@ -39,6 +39,9 @@ from rhetoric.io import read_json
 log = logging.getLogger(__name__)
 
 
+OBJECTIVES = ("classification", "contrastive")
+
+
 @dataclass(frozen=True)
 class FineTuneRecipe:
     """What a fine-tuning run needs besides the data (params.yaml `finetune`)."""
@@ -55,6 +58,39 @@ class FineTuneRecipe:
     # first trained layer are computed once (eval mode, no dropout) and every epoch runs
     # the top layers alone over them.
     top_layers: int | None = None
+    # "classification": cross-entropy of a temporary linear layer over the pooled vector;
+    # "contrastive": supervised contrastive loss on the pooled vectors of each batch
+    # (paragraphs of one label pulled together, of other labels pushed apart; no layer).
+    objective: str = "classification"
+    temperature: float = 0.1  # of the contrastive loss
+
+
+def supervised_contrastive_loss(vectors: Any, gold: Any, weights: Any, temperature: float) -> Any:
+    """Supervised contrastive loss (Khosla et al., 2020) of a batch of sentence vectors.
+
+    Each paragraph is an anchor; the batch's other paragraphs of its label are its
+    positives, all other paragraphs the contrast. The loss of an anchor is the mean
+    negative log-probability of its positives under a softmax of cosine similarities over
+    `temperature`; anchors are weighted by their label's weight (`class_weights`), and an
+    anchor alone with its label in the batch is left out. It trains the vectors themselves
+    to cluster by function, which the head (logistic regression on those vectors) then
+    reads, rather than a throw-away linear layer.
+    """
+    import torch
+
+    unit = torch.nn.functional.normalize(vectors, dim=1)
+    logits = unit @ unit.T / temperature
+    itself = torch.eye(len(gold), dtype=torch.bool, device=vectors.device)
+    logits = logits.masked_fill(itself, float("-inf"))
+    log_prob = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    positive = (gold[:, None] == gold[None, :]) & ~itself
+    count = positive.sum(dim=1)
+    anchored = count > 0
+    if not bool(anchored.any()):
+        return vectors.sum() * 0.0  # no label twice in the batch: nothing to learn from
+    per_anchor = -(log_prob.masked_fill(~positive, 0.0).sum(dim=1)[anchored] / count[anchored])
+    weight = weights[gold[anchored]]
+    return (per_anchor * weight).sum() / weight.sum()
 
 
 def class_weights(y: Sequence[int], n_classes: int) -> np.ndarray:
@@ -101,11 +137,14 @@ def fine_tune(
     recipe: FineTuneRecipe,
     output: Path,
     device: str = "cpu",
+    lower_states: Sequence[Any] | None = None,
 ) -> dict[str, float]:
     """Fine-tune the encoder in `base_folder` on (texts, labels); save it to `output`.
 
     Returns a small record (steps, final training loss) for the card. `output` should be
-    a fresh folder: the caller writes it atomically.
+    a fresh folder: the caller writes it atomically. With `recipe.top_layers`,
+    `lower_states` may give lower_layer_states of `texts` for the same base and cut
+    (a sweep of recipes computes them once); otherwise they are computed here.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
@@ -113,6 +152,8 @@ def fine_tune(
 
     from rhetoric.encoders.embedding import load_sentence_transformer
 
+    if recipe.objective not in OBJECTIVES:
+        raise ModelError(f"finetune.objective is {recipe.objective!r}; use one of {', '.join(OBJECTIVES)}.")
     torch.manual_seed(recipe.seed)
     torch.use_deterministic_algorithms(True, warn_only=True)
     model = load_sentence_transformer(base_folder, device)
@@ -123,7 +164,9 @@ def fine_tune(
     if recipe.top_layers is not None:
         first_trained = train_only_top_layers(model, recipe.top_layers)
         started = time.monotonic()
-        states = lower_layer_states(model, texts, first_trained, batch_size=max(recipe.batch_size, 32))
+        if lower_states is None:
+            lower_states = lower_layer_states(model, texts, first_trained, max(recipe.batch_size, 32))
+        states = list(lower_states)
         log.info(
             "fine-tune: states below layer %d computed in %.0fs", first_trained, time.monotonic() - started
         )
@@ -152,7 +195,11 @@ def fine_tune(
             pooled = model(features)["sentence_embedding"]
         else:
             pooled = vectors_from_states(model, batch_texts, [states[i] for i in rows], first_trained, device)
-        loss = loss_fn(head(pooled), torch.as_tensor(y[rows], device=device))
+        gold = torch.as_tensor(y[rows], device=device)
+        if recipe.objective == "contrastive":
+            loss = supervised_contrastive_loss(pooled, gold, weights, recipe.temperature)
+        else:
+            loss = loss_fn(head(pooled), gold)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -310,7 +357,7 @@ def kept_fine_tuned(
             isinstance(record, dict)
             and record.get("fine_tuned") is True
             and record.get("base") == {"name": name, "weights_sha256": resolve_model(name).weights_sha256}
-            and record.get("recipe") == json.loads(json.dumps(asdict(recipe)))
+            and recorded_recipe(record.get("recipe")) == json.loads(json.dumps(asdict(recipe)))
             and record.get("training", {}).get("data_sha256") == training_digest(texts, labels)
             and record["training"].get("lower_layers") == lower_layers_note(recipe)
             and record.get("weights_sha256") == weights_sha256(folder)
@@ -319,6 +366,14 @@ def kept_fine_tuned(
     except (OSError, ValueError, RecursionError, AttributeError, ModelError):
         return None
     return record
+
+
+def recorded_recipe(recipe: Any) -> Any:
+    """The recipe of a record with the fields added to FineTuneRecipe since it was written
+    at their defaults, which are what the code did before each field existed."""
+    if not isinstance(recipe, dict):
+        return recipe
+    return json.loads(json.dumps({**asdict(FineTuneRecipe()), **recipe}))
 
 
 def fine_tuned_record(
