@@ -9,6 +9,7 @@ from rhetoric.params import (
     BACKENDS,
     EmbedParams,
     EvaluateParams,
+    FineTuneParams,
     PredictParams,
     SegmentParams,
     TrainParams,
@@ -94,6 +95,8 @@ def test_a_section_of_the_wrong_type_is_named(cls: type, raw: object, message: s
         (TrainParams, {"features": "tfidf"}, r"train\.features must be a list, got 'tfidf'"),
         (TrainParams, {"hyperparameters": [1]}, r"train\.hyperparameters must be a mapping"),
         (TrainParams, {"calibration": "sigmoidd"}, r"train\.calibration.*Did you mean 'sigmoid'"),
+        (FineTuneParams, {"objective": "contrastiv"}, r"finetune\.objective.*Did you mean 'contrastive'"),
+        (FineTuneParams, {"temperature": 0}, r"finetune\.temperature must be > 0"),
     ],
 )
 def test_every_message_is_one_line_naming_the_key(cls: type, raw: dict, message: str) -> None:

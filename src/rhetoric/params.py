@@ -208,6 +208,8 @@ class FineTuneParams(Section):
     batch_size: Int = Field(default=16, ge=1, le=1024)
     max_tokens: Int = Field(default=256, ge=8, le=512)
     top_layers: Int | None = Field(default=None, ge=1, le=64)  # None: every layer
+    objective: Literal["classification", "contrastive"] = "classification"
+    temperature: Float = Field(default=0.1, gt=0, le=10.0)  # of the contrastive objective
 
 
 class TrainParams(Section):
