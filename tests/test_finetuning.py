@@ -98,12 +98,31 @@ def test_cached_lower_layer_states_give_the_encoders_own_vectors(first: int) -> 
         int(m.sum()) for m in tokenized(model, texts, "cpu")["attention_mask"]
     ]
     with torch.no_grad():
-        own = model(tokenized(model, texts, "cpu"))["sentence_embedding"]
         from_states = vectors_from_states(model, texts, states, first, "cpu")
         from_nothing = vectors_from_states(model, texts, [s * 0 for s in states], first, "cpu")
+        own = model(tokenized(model, texts, "cpu"))["sentence_embedding"]  # after: no hook left behind
     assert torch.allclose(from_states, own, atol=1e-5)
     assert not torch.allclose(from_nothing, own, atol=1e-2)  # the states are really used
     assert len(layer_stack(model)) == 6  # the layer list is whole again
+    assert not any(layer._forward_pre_hooks for layer in layer_stack(model))
+
+
+def test_a_failed_pass_over_cached_states_leaves_the_model_whole() -> None:
+    model = load_sentence_transformer(Path(resolve_model("all-MiniLM-L6-v2").path), "cpu")
+    states = lower_layer_states(model, TEXTS[:2], 4)
+    top = layer_stack(model)[5]
+    original = top.forward
+    top.forward = lambda *args, **kwargs: (_ for _ in ()).throw(RuntimeError("layer failed"))
+    with pytest.raises(RuntimeError, match="layer failed"):
+        vectors_from_states(model, TEXTS[:2], states, 4, "cpu")
+    top.forward = original
+    assert len(layer_stack(model)) == 6
+    assert not any(layer._forward_pre_hooks for layer in layer_stack(model))
+    # States made for other paragraphs (or another cut) are one line, not a shape error.
+    with pytest.raises(ModelError, match="cached states of a paragraph have"):
+        vectors_from_states(model, TEXTS[2:4], states, 4, "cpu")
+    with pytest.raises(ModelError, match="at layer 6, but the encoder has 6 layers"):
+        lower_layer_states(model, TEXTS[:2], 6)
 
 
 def test_top_layers_beyond_the_stack_is_one_line(tmp_path: Path) -> None:
@@ -144,6 +163,10 @@ def test_a_fine_tuned_encoder_is_kept_only_for_the_same_base_recipe_and_paragrap
         kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, replace(TINY, objective="contrastive"))
         is None
     )
+    # A param the objective does not use (classification has no temperature) costs no run.
+    assert (
+        kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, replace(TINY, temperature=0.5)) is not None
+    )
     # A top-layer encoder made before the frozen layers' states were cached: made again.
     top = replace(TINY, top_layers=2)
     write_json(folder / "encoder.json", {**record, "recipe": asdict(top)})
@@ -169,9 +192,18 @@ def test_contrastive_loss_is_low_for_vectors_grouped_by_label_and_skips_lone_lab
     low = supervised_contrastive_loss(grouped, gold, weights, 0.1)
     high = supervised_contrastive_loss(mixed, gold, weights, 0.1)
     assert float(low) < 0.1 < float(high)
-    # The lone paragraph is contrast only: moving it away from the others changes nothing
-    # but the others' denominators, and a batch of lone labels gives no loss at all.
-    assert float(supervised_contrastive_loss(axes, torch.tensor([0, 1, 2]), weights, 0.1)) == 0.0
+    # The lone paragraph is no anchor: where it lies changes only the others' denominators.
+    far = mixed.clone()
+    far[4] = -axes[0]
+    assert float(supervised_contrastive_loss(far, gold, weights, 0.1)) != float(high)
+    # Anchors count by their label's weight: weighting label 1 up moves the loss toward
+    # its anchors' own loss, which differs from label 0's in `uneven`.
+    uneven = torch.stack([axes[0], axes[0], axes[1], axes[0], axes[2]])
+    flat = float(supervised_contrastive_loss(uneven, gold, weights, 0.1))
+    tilted = float(supervised_contrastive_loss(uneven, gold, torch.tensor([1.0, 9.0, 1.0]), 0.1))
+    assert tilted > flat
+    # A batch with no label twice gives no loss (and no training step).
+    assert supervised_contrastive_loss(axes, torch.tensor([0, 1, 2]), weights, 0.1) is None
 
 
 @pytest.mark.slow
@@ -184,6 +216,20 @@ def test_contrastive_fine_tuning_changes_the_encoder_and_repeats(tmp_path: Path)
     classified = tmp_path / "c"
     fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(recipe, objective="classification"), classified)
     assert len({weights_sha256(tmp_path / "a"), weights_sha256(classified), base.weights_sha256}) == 3
+
+    def separation(folder: Path) -> float:
+        """Mean cosine of same-label pairs minus that of other-label pairs."""
+        vectors = Encoder(resolve_model(str(folder)), device="cpu", backend="fp32").encode(TEXTS)
+        unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        cosine = unit @ unit.T
+        same = np.equal.outer(GOLD, GOLD) & ~np.eye(len(GOLD), dtype=bool)
+        other = ~np.equal.outer(GOLD, GOLD)
+        return float(cosine[same].mean() - cosine[other].mean())
+
+    # Trained longer, the labels pull apart: the loss's sign and direction are right.
+    longer = tmp_path / "longer"
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, replace(recipe, epochs=4, learning_rate=1e-3), longer)
+    assert separation(longer) > separation(Path(base.path)) + 0.01
 
 
 def test_an_unknown_objective_is_one_line(tmp_path: Path) -> None:
