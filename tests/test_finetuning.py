@@ -11,7 +11,9 @@ import pytest
 from rhetoric.encoders.choice import encoder_to_embed
 from rhetoric.encoders.embedding import Encoder, load_sentence_transformer, resolve_model, weights_sha256
 from rhetoric.encoders.finetuning import (
+    BATCHING,
     FineTuneRecipe,
+    batch_order,
     fine_tune,
     fine_tuned_record,
     kept_fine_tuned,
@@ -63,6 +65,60 @@ def test_fine_tuned_encoder_is_safetensors_repeatable_and_changed(tmp_path: Path
     tuned = Encoder(resolve_model(str(first)), device="cpu", backend="fp32").encode(TEXTS[:2])
     frozen = Encoder(base, device="cpu", backend="fp32").encode(TEXTS[:2])
     assert not np.allclose(tuned, frozen, atol=1e-4)
+
+
+def padded_tokens(batches: list[np.ndarray], lengths: np.ndarray) -> int:
+    """Tokens the batches hold once each is padded to its longest row."""
+    return int(sum(lengths[rows].max() * len(rows) for rows in batches))
+
+
+def test_batches_cover_every_row_once_per_epoch_with_little_padding() -> None:
+    lengths = np.random.default_rng(0).integers(10, 200, size=1000)
+    batches = batch_order(lengths, 16, 2, seed=3)
+    per_epoch = -(-1000 // 16)
+    assert len(batches) == 2 * per_epoch
+    for epoch in (batches[:per_epoch], batches[per_epoch:]):
+        assert sorted(np.concatenate(epoch).tolist()) == list(range(1000))
+    # Plain shuffled batches of these lengths pad to about 1.8 times their tokens.
+    assert padded_tokens(batches[:per_epoch], lengths) < 1.3 * lengths.sum()
+    assert [b.tolist() for b in batches] == [b.tolist() for b in batch_order(lengths, 16, 2, seed=3)]
+    assert [b.tolist() for b in batches] != [b.tolist() for b in batch_order(lengths, 16, 2, seed=4)]
+    # Batches are not simply the rows in length order: each chunk is a random draw.
+    assert len({int(lengths[b].max()) // 20 for b in batches[:per_epoch]}) > 1
+    assert np.corrcoef(np.arange(per_epoch), [lengths[b].mean() for b in batches[:per_epoch]])[0, 1] < 0.5
+
+
+def test_a_fraction_of_an_epoch_trains_on_a_random_part_of_the_rows() -> None:
+    lengths = np.random.default_rng(0).integers(10, 200, size=400)
+    quarter = batch_order(lengths, 16, 0.25, seed=3)
+    assert len(quarter) == 7  # a quarter of 25 batches, rounded up
+    rows = np.concatenate(quarter)
+    assert len(set(rows.tolist())) == len(rows)  # no row twice
+    assert rows.max() > 300 and rows.min() < 100  # drawn from all the rows, not the first ones
+    longer = batch_order(lengths, 16, 1.5, seed=3)
+    assert len(longer) == 38
+    assert sorted(np.concatenate(longer[:25]).tolist()) == list(range(400))
+
+
+@pytest.mark.slow
+def test_top_layers_on_a_fraction_of_an_epoch_compute_states_of_only_its_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rhetoric.encoders import finetuning
+
+    seen: list[int] = []
+
+    def counted(model: object, texts: list[str], first: int, batch_size: int = 32) -> list:
+        seen.append(len(texts))
+        return lower_layer_states(model, texts, first, batch_size)
+
+    monkeypatch.setattr(finetuning, "lower_layer_states", counted)
+    base = resolve_model("all-MiniLM-L6-v2")
+    half = replace(TINY, top_layers=2, epochs=0.5)
+    record = fine_tune(Path(base.path), TEXTS, GOLD, LABELS, half, tmp_path / "a")
+    assert record["steps"] == 1
+    assert seen == [4]  # one batch of 4 of the 8 paragraphs
+    assert weights_sha256(tmp_path / "a") != base.weights_sha256
 
 
 @pytest.mark.slow
@@ -174,6 +230,12 @@ def test_a_fine_tuned_encoder_is_kept_only_for_the_same_base_recipe_and_paragrap
     noted = {**record["training"], "lower_layers": lower_layers_note(top)}
     write_json(folder / "encoder.json", {**record, "recipe": asdict(top), "training": noted})
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, top) is not None
+    # One fine-tuned on batches drawn the old way (plain shuffled rows): made again.
+    unsorted = {k: v for k, v in record["training"].items() if k != "batching"}
+    assert record["training"]["batching"] == BATCHING
+    write_json(folder / "encoder.json", {**record, "training": unsorted})
+    assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None
+    write_json(folder / "encoder.json", record)
     # Weights changed after fine-tuning, or no record: fine-tuned again.
     (folder / "model.safetensors").write_bytes(b"changed")
     assert kept_fine_tuned(folder, "all-MiniLM-L6-v2", TEXTS, GOLD, TINY) is None

@@ -97,12 +97,19 @@ def test_a_section_of_the_wrong_type_is_named(cls: type, raw: object, message: s
         (TrainParams, {"calibration": "sigmoidd"}, r"train\.calibration.*Did you mean 'sigmoid'"),
         (FineTuneParams, {"objective": "contrastiv"}, r"finetune\.objective.*Did you mean 'contrastive'"),
         (FineTuneParams, {"temperature": 0}, r"finetune\.temperature must be > 0"),
+        (FineTuneParams, {"epochs": 0}, r"finetune\.epochs must be > 0"),
+        (FineTuneParams, {"epochs": "1"}, r"finetune\.epochs must be"),
     ],
 )
 def test_every_message_is_one_line_naming_the_key(cls: type, raw: dict, message: str) -> None:
     with pytest.raises(ParamsError, match=message) as caught:
         cls.from_dict(raw)
     assert "\n" not in str(caught.value)
+
+
+def test_finetune_epochs_may_be_a_fraction_or_a_whole_number() -> None:
+    assert FineTuneParams.from_dict({"epochs": 0.25}).epochs == 0.25
+    assert FineTuneParams.from_dict({"epochs": 2}).epochs == 2
 
 
 def test_params_are_frozen_and_round_trip() -> None:

@@ -202,7 +202,7 @@ class FineTuneParams(Section):
 
     section: ClassVar[str] = "finetune"
     enabled: Bool = False
-    epochs: Int = Field(default=1, ge=1, le=20)
+    epochs: Int | Float = Field(default=1, gt=0, le=20)  # a fraction: a random part of the paragraphs
     learning_rate: Float = Field(default=4e-5, gt=0, le=1e-2)
     head_learning_rate: Float = Field(default=2e-3, gt=0, le=1.0)
     batch_size: Int = Field(default=16, ge=1, le=1024)
