@@ -56,6 +56,8 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     # encoder); auto's choice is tested in test_backend_choice.py, int8-static's in
     # test_openvino_encoder.py.
     params["embed"]["backend"] = "fp32"
+    # The frozen encoder: fine-tuning runs in test_fine_tuned_encoder_flows_through_the_pipeline.
+    params["finetune"]["enabled"] = False
     # The shipped params leave sentence evidence out (minutes on the whole corpus); the report
     # of this small copy shows it.
     params.setdefault("predict", {})["sentence_evidence"] = True
@@ -465,11 +467,15 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
         ignore=lambda folder, names: ["tmp"] if Path(folder).name == ".dvc" else [],
     )
     params = yaml.safe_load((work / "params.yaml").read_text())
-    params["finetune"].update(enabled=True, epochs=1, batch_size=16, max_tokens=48)
+    # The shipped recipe's shape (top layers, contrastive, half an epoch), small.
+    params["finetune"].update(
+        enabled=True, epochs=0.5, top_layers=2, objective="contrastive", batch_size=16, max_tokens=48
+    )
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["dvc", "repro"], work)
     record = json.loads((work / "models/encoder/encoder.json").read_text())
     assert record["fine_tuned"] and record["base"]["weights_sha256"].startswith("53aa5117")
+    assert record["recipe"]["top_layers"] == 2 and record["training"]["lower_layers"]
     assert (work / "models/encoder/model.safetensors").is_file()
     assert not [p for p in (work / "models/encoder").rglob("*") if p.suffix in (".bin", ".pkl", ".pt")]
     card = json.loads((work / "models/card.json").read_text())
