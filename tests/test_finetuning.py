@@ -95,6 +95,7 @@ def test_a_fraction_of_an_epoch_trains_on_a_random_part_of_the_rows() -> None:
     rows = np.concatenate(quarter)
     assert len(set(rows.tolist())) == len(rows)  # no row twice
     assert rows.max() > 300 and rows.min() < 100  # drawn from all the rows, not the first ones
+    assert batch_order([], 16, 1, seed=3) == []
     longer = batch_order(lengths, 16, 1.5, seed=3)
     assert len(longer) == 38
     assert sorted(np.concatenate(longer[:25]).tolist()) == list(range(400))
@@ -116,9 +117,25 @@ def test_top_layers_on_a_fraction_of_an_epoch_compute_states_of_only_its_rows(
     base = resolve_model("all-MiniLM-L6-v2")
     half = replace(TINY, top_layers=2, epochs=0.5)
     record = fine_tune(Path(base.path), TEXTS, GOLD, LABELS, half, tmp_path / "a")
-    assert record["steps"] == 1
+    assert record["steps"] == 1 and record["paragraphs_used"] == 4
     assert seen == [4]  # one batch of 4 of the 8 paragraphs
     assert weights_sha256(tmp_path / "a") != base.weights_sha256
+    # Each used row gets its own states: given the states of every row, the same run
+    # trains the same weights (within float noise from other padding).
+    from safetensors.numpy import load_file
+
+    model = load_sentence_transformer(Path(base.path), "cpu")
+    model.max_seq_length = half.max_tokens
+    every = lower_layer_states(model, TEXTS, len(layer_stack(model)) - 2)
+    fine_tune(Path(base.path), TEXTS, GOLD, LABELS, half, tmp_path / "b", lower_states=every)
+    mine, given = (
+        load_file(str(tmp_path / "a/model.safetensors")),
+        load_file(str(tmp_path / "b/model.safetensors")),
+    )
+    # Adam's first step moves every trained weight by about the rate, so states of the
+    # wrong paragraphs would move most of them differently; float noise moves almost none.
+    differing = sum(int((~np.isclose(mine[k], given[k], rtol=0, atol=1e-6)).sum()) for k in mine)
+    assert differing < 0.01 * sum(mine[k].size for k in mine if "layer.4" in k or "layer.5" in k)
 
 
 @pytest.mark.slow

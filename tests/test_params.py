@@ -98,7 +98,7 @@ def test_a_section_of_the_wrong_type_is_named(cls: type, raw: object, message: s
         (FineTuneParams, {"objective": "contrastiv"}, r"finetune\.objective.*Did you mean 'contrastive'"),
         (FineTuneParams, {"temperature": 0}, r"finetune\.temperature must be > 0"),
         (FineTuneParams, {"epochs": 0}, r"finetune\.epochs must be > 0"),
-        (FineTuneParams, {"epochs": "1"}, r"finetune\.epochs must be"),
+        (FineTuneParams, {"epochs": "1"}, r"finetune\.epochs must be a number, got '1' \(str\)"),
     ],
 )
 def test_every_message_is_one_line_naming_the_key(cls: type, raw: dict, message: str) -> None:

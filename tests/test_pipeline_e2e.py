@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -476,6 +477,10 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
     record = json.loads((work / "models/encoder/encoder.json").read_text())
     assert record["fine_tuned"] and record["base"]["weights_sha256"].startswith("53aa5117")
     assert record["recipe"]["top_layers"] == 2 and record["training"]["lower_layers"]
+    # Half an epoch: half the batches (rounded up), over fewer paragraphs than it was given.
+    training = record["training"]
+    assert training["steps"] == math.ceil(0.5 * math.ceil(training["paragraphs"] / 16))
+    assert 0 < training["paragraphs_used"] < training["paragraphs"]
     assert (work / "models/encoder/model.safetensors").is_file()
     assert not [p for p in (work / "models/encoder").rglob("*") if p.suffix in (".bin", ".pkl", ".pt")]
     card = json.loads((work / "models/card.json").read_text())

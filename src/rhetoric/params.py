@@ -161,6 +161,8 @@ def _explain(cls: type[Section], error: Any) -> str:
         return f"{prefix} {key} must be {_bounds(cls, name)}, got {_show(value)}."
     if kind == "too_short":
         return f"{prefix} {key} must list at least one item, got {_show(value)}."
+    if kind in ("int_type", "float_type") and {"int", "float"} & set(loc[1:]):  # int | float
+        return f"{prefix} {key} must be a number, got {_show(value)} ({type(value).__name__})."
     if kind in _EXPECTED:
         return f"{prefix} {key} must be {_EXPECTED[kind]}, got {_show(value)} ({type(value).__name__})."
     if kind == "value_error":
