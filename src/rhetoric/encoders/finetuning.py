@@ -207,13 +207,13 @@ def fine_tune(
     window = int(model.max_seq_length)
     model.max_seq_length = min(window, recipe.max_tokens)  # for training only, see below
     batches = batch_order(token_counts(model, texts), recipe.batch_size, recipe.epochs, recipe.seed)
+    used = sorted({int(i) for rows in batches for i in rows})  # fewer than texts for a fraction
     first_trained = None
     states: dict[int, Any] = {}
     if recipe.top_layers is not None:
         first_trained = train_only_top_layers(model, recipe.top_layers)
         if lower_states is None:
             # Only the rows the batches hold: a fraction of an epoch needs a part of them.
-            used = sorted({int(i) for rows in batches for i in rows})
             started = time.monotonic()
             found = lower_layer_states(
                 model, [texts[i] for i in used], first_trained, max(recipe.batch_size, 32)
@@ -273,8 +273,7 @@ def fine_tune(
     model.save(str(output), safe_serialization=True)
     tail = losses[-max(1, len(losses) // 10) :] or [float("nan")]
     log.info("fine-tune: %d steps, final training loss %.4f", len(batches), float(np.mean(tail)))
-    used = len({int(i) for rows in batches for i in rows})  # fewer than texts for a fraction
-    return {"steps": len(batches), "paragraphs_used": used, "final_loss": float(np.mean(tail))}
+    return {"steps": len(batches), "paragraphs_used": len(used), "final_loss": float(np.mean(tail))}
 
 
 def layer_stack(model: Any) -> Any:
