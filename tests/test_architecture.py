@@ -23,7 +23,11 @@ STAGES = "rhetoric.stages"
 
 # Third-party libraries and the only modules that may import them (module or function level).
 MLFLOW_MODULES = {"rhetoric.tracking.runs", "rhetoric.tracking.serving"}
-TORCH_MODULES = {"rhetoric.encoders.embedding", "rhetoric.encoders.finetuning"}
+TORCH_MODULES = {
+    "rhetoric.encoders.embedding",
+    "rhetoric.encoders.finetuning",
+    "rhetoric.encoders.frozen_states",
+}
 ONNX_MODULES = {"rhetoric.encoders.onnx_encoder"}
 OPENVINO_MODULES = {"rhetoric.encoders.openvino_encoder"}
 RAY_MODULES = {"rhetoric.engines.ray_data", "rhetoric.engines.ray_embed", "rhetoric.engines.ray_predict"}
@@ -163,8 +167,9 @@ def test_only_entry_points_import_the_cli_and_the_stages() -> None:
 @pytest.mark.parametrize("library", sorted(RESTRICTED))
 def test_heavy_and_tracking_libraries_only_where_allowed(library: str) -> None:
     """(b) mlflow only in tracking/runs.py and tracking/serving.py; (c) torch,
-    sentence_transformers and transformers only in encoders/embedding.py and
-    encoders/finetuning.py; onnxruntime and onnx only in encoders/onnx_encoder.py.
+    sentence_transformers and transformers only in encoders/embedding.py,
+    encoders/finetuning.py and encoders/frozen_states.py; onnxruntime and onnx only in
+    encoders/onnx_encoder.py.
     At module level or inside a function alike."""
     allowed = RESTRICTED[library]
     violations = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from safetensors import safe_open
 
 from rhetoric.corpus.segment import normalize_paragraph
 
@@ -93,6 +95,8 @@ def test_repro_writes_every_output(project: Path) -> None:
     card = json.loads((project / "models/card.json").read_text())
     assert card["embedder"]["weights_sha256"].startswith("53aa5117")
     assert not set(card["split"]["train_docs"]) & set(card["split"]["test_docs"])
+    with safe_open(str(project / "data/frozen_states.safetensors"), framework="pt") as file:
+        assert not list(file.keys())  # the frozen encoder: no states for embed
     metrics = json.loads((project / "reports/metrics.json").read_text())
     assert all(type(value) in (int, float) for value in metrics.values())  # flat and numeric
     per_class_f1 = [metrics[f"test.{label}.f1"] for label in card["labels"]]
@@ -473,7 +477,7 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
         enabled=True, epochs=0.5, top_layers=2, objective="contrastive", batch_size=16, max_tokens=48
     )
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    run(["dvc", "repro"], work)
+    first = run(["dvc", "repro"], work)
     record = json.loads((work / "models/encoder/encoder.json").read_text())
     assert record["fine_tuned"] and record["base"]["weights_sha256"].startswith("53aa5117")
     assert record["recipe"]["top_layers"] == 2 and record["training"]["lower_layers"]
@@ -483,6 +487,14 @@ def test_fine_tuned_encoder_flows_through_the_pipeline(project: Path, tmp_path: 
     assert 0 < training["paragraphs_used"] < training["paragraphs"]
     assert (work / "models/encoder/model.safetensors").is_file()
     assert not [p for p in (work / "models/encoder").rglob("*") if p.suffix in (".bin", ".pkl", ".pt")]
+    # The frozen layers' states of the paragraphs it read went to embed, which ran only the
+    # top layers for them (all of them unless cut at max_tokens).
+    with safe_open(str(work / "data/frozen_states.safetensors"), framework="pt") as file:
+        handed, meta = len(file.keys()), file.metadata()
+    assert meta["encoder_weights_sha256"] == record["weights_sha256"]
+    assert 0 < handed <= training["paragraphs_used"]
+    said = first.stdout + first.stderr
+    assert re.search(rf"embedded now \({handed} over fine-tuning's frozen states\)", said)
     card = json.loads((work / "models/card.json").read_text())
     assert card["embedder"]["weights_sha256"] == record["weights_sha256"]
     assert record["training"]["paragraphs"] == card["counts"]["train"]  # never the test documents

@@ -130,13 +130,20 @@ def embed(
         Path | None,
         typer.Option(help="Encoder folder from `finetune` (its encoder.json says which encoder to use)."),
     ] = None,
+    states: Annotated[
+        Path | None,
+        typer.Option(
+            help="Frozen layers' states from `finetune` (--states): the paragraphs it holds run "
+            "only the fine-tuned top layers; missing or of another encoder: every layer."
+        ),
+    ] = None,
     engine: Engine = None,
     params: Params = Path("params.yaml"),
 ) -> None:
     """Embed every paragraph not yet in the vector store."""
     from rhetoric.stages import embed as stage
 
-    _guard(stage.run, paragraphs, store, manifest, params, encoder, engine.value if engine else None)
+    _guard(stage.run, paragraphs, store, manifest, params, encoder, engine.value if engine else None, states)
 
 
 @app.command()
@@ -146,12 +153,19 @@ def finetune(
     ),
     labels: Annotated[Path, typer.Option(help="Labeled paragraphs (JSONL).")] = Path("data/labels.jsonl"),
     output: Annotated[Path, typer.Option(help="Encoder folder to write.")] = Path("models/encoder"),
+    states: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where to write the frozen layers' states of the paragraphs fine-tuning read, "
+            "for `embed --states` (safetensors)."
+        ),
+    ] = None,
     params: Params = Path("params.yaml"),
 ) -> None:
     """Fine-tune embed.model on the training documents (finetune.enabled), or record the frozen choice."""
     from rhetoric.stages import finetune as stage
 
-    _guard(stage.run, paragraphs, labels, output, params)
+    _guard(stage.run, paragraphs, labels, output, params, states)
 
 
 @app.command()

@@ -167,15 +167,18 @@ def texts_to_embed(paragraphs: pd.DataFrame, sentences: bool) -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class Filled:
-    """What `embed_missing` did: texts wanted, embedded now, and cut into windows."""
+    """What `embed_missing` did: texts wanted, embedded now, cut into windows, and run
+    only through the top layers over fine-tuning's frozen states (encoders/frozen_states.py)."""
 
     texts: int
     embedded: int
     chunked: int
+    from_states: int = 0
 
     def describe(self) -> str:
         return (
-            f"{self.texts} unique texts (paragraphs and sentences), {self.embedded} embedded now, "
+            f"{self.texts} unique texts (paragraphs and sentences), {self.embedded} embedded now "
+            f"({self.from_states} over fine-tuning's frozen states), "
             f"{self.texts - self.embedded} from the store, "
             f"{self.chunked} chunked (longer than the model's window)"
         )
@@ -213,4 +216,4 @@ def embed_missing(
             if keys:
                 store.add(keys, rows)
             bar.update(len(chunk))
-    return Filled(len(sha_text), len(missing), encoder.chunked)
+    return Filled(len(sha_text), len(missing), encoder.chunked, getattr(encoder, "from_states", 0))

@@ -9,6 +9,7 @@ in the local Hugging Face cache: rhetoric never downloads at run time.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -294,7 +295,11 @@ class Encoder(WindowedEncoder):
         backend: str = "auto",
         batch_size: int = 32,
         threads: int | None = None,
+        states: Path | None = None,
     ) -> None:
+        """`states`: a hand-off file of `finetune` (encoders/frozen_states.py); in fp32, the
+        paragraphs it holds states of run only the layers above them (same vectors, within
+        float noise). bf16 computes every layer, so that its store holds bf16 vectors only."""
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         self.identity = identity
@@ -317,6 +322,12 @@ class Encoder(WindowedEncoder):
         self.max_tokens = int(self.model.max_seq_length) - 2
         self.chunked = 0
         self.token_means = pools_token_means(self.model)
+        self.frozen_states = None
+        if self.backend == "fp32":
+            from rhetoric.encoders.frozen_states import open_states
+
+            self.frozen_states = open_states(states, identity.weights_sha256)
+        self.from_states = 0  # texts that ran over the frozen states so far
 
     @property
     def dimension(self) -> int:
@@ -338,40 +349,62 @@ class Encoder(WindowedEncoder):
         Our own batching rather than SentenceTransformer.encode, to pad each batch to a
         multiple of a few tokens (PAD_MULTIPLE; BF16_PAD_MULTIPLE in bf16): with a handful
         of tensor shapes, oneDNN's per-shape caches stay small and hit more often, and the
-        token states come out for sentence evidence in the same pass.
+        token states come out for sentence evidence in the same pass. Texts with frozen
+        states (see __init__) are batched apart and run only the layers above those states.
         """
         import torch
 
-        tokenizer = self.model.tokenizer
+        frozen = self.frozen_states
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        # A stripped text is tokenized the same way here as by fine-tuning (sentence-
+        # transformers strips), so its states are the ones this model would compute.
+        given = [frozen is not None and t == t.strip() and frozen.has(t) for t in texts]
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        for over_states in (True, False):
+            group = [int(i) for i in order if given[i] == over_states]
+            for start in range(0, len(group), self.batch_size):
+                rows = group[start : start + self.batch_size]
+                batch = [texts[i] for i in rows]
+                features, offsets, special = self.tokenized(batch, on_tokens is not None)
+                swapped = contextlib.nullcontext()
+                if over_states and frozen is not None:
+                    from rhetoric.encoders.frozen_states import states_swapped_in
+
+                    states = [frozen.get(t) for t in batch]
+                    swapped = states_swapped_in(
+                        self.model, frozen.first, states, features["attention_mask"], batch
+                    )
+                    self.from_states += len(rows)
+                with torch.inference_mode(), swapped:
+                    output = self.model({k: v.to(self.device) for k, v in features.items()})
+                out[rows] = output["sentence_embedding"].float().cpu().numpy()
+                if on_tokens is not None and offsets is not None:
+                    token_states = output["token_embeddings"].float().cpu().numpy()
+                    mask = features["attention_mask"].numpy().astype(bool) & (special.numpy() == 0)
+                    for j, i in enumerate(rows):
+                        on_tokens(int(i), token_states[j][mask[j]], offsets[j].numpy()[mask[j]])
+        return out
+
+    def tokenized(self, texts: Sequence[str], with_offsets: bool) -> tuple[dict[str, Any], Any, Any]:
+        """A batch's model inputs, padded to a multiple of a few tokens (see `run`), and with
+        `with_offsets` each token's character span and special-token mask."""
         limit = int(self.model.max_seq_length)
         multiple = BF16_PAD_MULTIPLE if self.backend == "bf16" else PAD_MULTIPLE
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), self.batch_size):
-            rows = order[start : start + self.batch_size]
-            features = tokenizer(
-                [texts[i] for i in rows],
-                padding=True,
-                truncation=True,
-                max_length=limit,
-                # A window that is no multiple of it (a local model's own setting) cannot
-                # be padded up to one; such batches pad to their longest text.
-                pad_to_multiple_of=multiple if limit % multiple == 0 else None,
-                return_offsets_mapping=on_tokens is not None,
-                return_special_tokens_mask=on_tokens is not None,
-                return_tensors="pt",
-            )
-            offsets = features.pop("offset_mapping", None)
-            special = features.pop("special_tokens_mask", None)
-            with torch.inference_mode():
-                output = self.model({k: v.to(self.device) for k, v in features.items()})
-            out[rows] = output["sentence_embedding"].float().cpu().numpy()
-            if on_tokens is not None and offsets is not None:
-                states = output["token_embeddings"].float().cpu().numpy()
-                mask = features["attention_mask"].numpy().astype(bool) & (special.numpy() == 0)
-                for j, i in enumerate(rows):
-                    on_tokens(int(i), states[j][mask[j]], offsets[j].numpy()[mask[j]])
-        return out
+        features = self.model.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=limit,
+            # A window that is no multiple of it (a local model's own setting) cannot
+            # be padded up to one; such batches pad to their longest text.
+            pad_to_multiple_of=multiple if limit % multiple == 0 else None,
+            return_offsets_mapping=with_offsets,
+            return_special_tokens_mask=with_offsets,
+            return_tensors="pt",
+        )
+        offsets = features.pop("offset_mapping", None)
+        special = features.pop("special_tokens_mask", None)
+        return dict(features), offsets, special
 
 
 def pools_token_means(model: Any) -> bool:

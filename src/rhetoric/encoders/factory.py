@@ -39,13 +39,18 @@ def make_encoder(
     onnx_folder: Path | None,
     calibration: Sequence[str] = (),
     threads: int | None = None,
+    states: Path | None = None,
 ) -> Any:
     """The encoder for a resolved device and backend; exported backends write the model into
     `onnx_folder` (the caller's explicit cache, e.g. the vector store's `embedder/`) the
     first time (seconds; int8-static quantizes on `calibration` paragraphs, a minute or
-    two) and reuse it after. `threads`: CPU threads (default: the machine's, up to 8)."""
+    two) and reuse it after. `threads`: CPU threads (default: the machine's, up to 8).
+    `states`: frozen layers' states from `finetune` (encoders/frozen_states.py), which the
+    fp32 torch encoder uses; the others compute every layer."""
     if backend in TORCH_BACKENDS:
-        return Encoder(identity, device=device, backend=backend, batch_size=batch_size, threads=threads)
+        return Encoder(
+            identity, device=device, backend=backend, batch_size=batch_size, threads=threads, states=states
+        )
     if onnx_folder is None:
         raise ModelError(f"embed.backend {backend!r} needs a folder to export the model to; none was given.")
     if device == "cuda":
@@ -94,10 +99,18 @@ class EncoderRecipe:
     batch_size: int
     folder: Path | None
     calibration: tuple[str, ...] = ()
+    states: Path | None = None  # the frozen layers' states from `finetune`, if any
 
     def make(self, threads: int | None = None) -> Any:
         return make_encoder(
-            self.identity, self.device, self.backend, self.batch_size, self.folder, self.calibration, threads
+            self.identity,
+            self.device,
+            self.backend,
+            self.batch_size,
+            self.folder,
+            self.calibration,
+            threads,
+            self.states,
         )
 
     def prepare(self) -> None:

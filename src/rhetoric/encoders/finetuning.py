@@ -26,7 +26,6 @@ is forty lines of torch.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
@@ -41,6 +40,13 @@ from typing import Any
 
 import numpy as np
 
+from rhetoric.encoders.frozen_states import (
+    layer_stack,
+    lower_layer_states,
+    states_swapped_in,
+    tokenized,
+    write_states,
+)
 from rhetoric.errors import ModelError
 from rhetoric.io import read_json
 
@@ -185,19 +191,22 @@ def fine_tune(
     output: Path,
     device: str = "cpu",
     lower_states: Sequence[Any] | None = None,
+    states_output: Path | None = None,
 ) -> dict[str, float]:
     """Fine-tune the encoder in `base_folder` on (texts, labels); save it to `output`.
 
     Returns a small record (steps, final training loss) for the card. `output` should be
     a fresh folder: the caller writes it atomically. With `recipe.top_layers`,
     `lower_states` may give lower_layer_states of `texts` for the same base and cut
-    (a sweep of recipes computes them once); otherwise they are computed here.
+    (a sweep of recipes computes them once); otherwise they are computed here, and
+    `states_output` (when given) receives those of the paragraphs read whole, for `embed`
+    (frozen_states.write_states; a file without states when there are none).
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from tqdm import tqdm
 
-    from rhetoric.encoders.embedding import load_sentence_transformer
+    from rhetoric.encoders.embedding import load_sentence_transformer, weights_sha256
 
     if recipe.objective not in OBJECTIVES:
         raise ModelError(f"finetune.objective is {recipe.objective!r}; use one of {', '.join(OBJECTIVES)}.")
@@ -206,7 +215,8 @@ def fine_tune(
     model = load_sentence_transformer(base_folder, device)
     window = int(model.max_seq_length)
     model.max_seq_length = min(window, recipe.max_tokens)  # for training only, see below
-    batches = batch_order(token_counts(model, texts), recipe.batch_size, recipe.epochs, recipe.seed)
+    counts = token_counts(model, texts)
+    batches = batch_order(counts, recipe.batch_size, recipe.epochs, recipe.seed)
     used = sorted({int(i) for rows in batches for i in rows})  # fewer than texts for a fraction
     first_trained = None
     states: dict[int, Any] = {}
@@ -271,16 +281,21 @@ def fine_tune(
     model.max_seq_length = window
     output.mkdir(parents=True, exist_ok=True)
     model.save(str(output), safe_serialization=True)
+    if states_output is not None:
+        # embed reads a paragraph whole (in windows of the base's size), so only states of
+        # paragraphs fine-tuning did not cut at max_tokens are the ones it would compute.
+        cap = min(window, recipe.max_tokens)
+        whole = [i for i in states if counts[i] < cap] if lower_states is None else []
+        write_states(
+            states_output,
+            [texts[i] for i in whole],
+            [states[i] for i in whole],
+            weights_sha256(output) if whole else "",
+            first_trained or 0,
+        )
     tail = losses[-max(1, len(losses) // 10) :] or [float("nan")]
     log.info("fine-tune: %d steps, final training loss %.4f", len(batches), float(np.mean(tail)))
     return {"steps": len(batches), "paragraphs_used": len(used), "final_loss": float(np.mean(tail))}
-
-
-def layer_stack(model: Any) -> Any:
-    """The transformer layers (`encoder.layer`, as BERT, MPNet and MiniLM have) of the
-    sentence-transformers `model`, or None."""
-    transformer = getattr(model[0], "auto_model", None)
-    return getattr(getattr(transformer, "encoder", None), "layer", None)
 
 
 def train_only_top_layers(model: Any, top: int) -> int:
@@ -301,111 +316,15 @@ def train_only_top_layers(model: Any, top: int) -> int:
     return first
 
 
-def tokenized(model: Any, texts: Sequence[str], device: str) -> dict[str, Any]:
-    """The `model`'s own tokenization of `texts`, as tensors on `device`."""
-    import torch
-
-    prepare = getattr(model, "preprocess", None) or model.tokenize  # renamed in sentence-transformers 6
-    features = prepare(list(texts))
-    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in features.items()}
-
-
-def checked_layer_stack(model: Any, first: int) -> Any:
-    """layer_stack(model), after checking that layer `first` is in it (one-line ModelError)."""
-    layers = layer_stack(model)
-    if layers is None or not 0 <= first < len(layers):
-        found = "no encoder.layer stack" if layers is None else f"{len(layers)} layers"
-        raise ModelError(f"cached states were asked for at layer {first}, but the encoder has {found}.")
-    return layers
-
-
-class _StatesCaptured(Exception):
-    """Raised by the hook of lower_layer_states to stop a forward pass at the first
-    trained layer: the layers above it would be computed for nothing."""
-
-
-def lower_layer_states(model: Any, texts: Sequence[str], first: int, batch_size: int = 32) -> list[Any]:
-    """The hidden states entering layer `first` of `model` for each of `texts` (one
-    tensor of tokens x width per text, padding dropped), computed once in eval mode.
-
-    The lower layers are frozen, so these states are the same every epoch: training the
-    top layers over them costs the top layers' share of a pass, not a whole pass. The
-    states are caught by a pre-hook on layer `first` rather than by running the layers
-    by hand, so the model's own embeddings, attention mask and position bias make them.
-    They are kept on the CPU (about 0.7 GB for 3,589 paragraphs of mpnet).
-    """
-    import torch
-    from tqdm import tqdm
-
-    layers = checked_layer_stack(model, first)
-    captured: dict[str, Any] = {}
-
-    def capture(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        captured["states"] = args[0] if args else kwargs["hidden_states"]
-        raise _StatesCaptured
-
-    was_training = model.training
-    model.eval()
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))  # little padding per batch
-    states: list[Any] = [None] * len(texts)
-    device = next(model.parameters()).device
-    handle = layers[first].register_forward_pre_hook(capture, with_kwargs=True)
-    try:
-        with torch.no_grad():
-            starts = range(0, len(order), batch_size)
-            for start in tqdm(starts, unit="batch", desc="frozen layers", disable=not sys.stderr.isatty()):
-                rows = order[start : start + batch_size]
-                features = tokenized(model, [texts[i] for i in rows], str(device))
-                with contextlib.suppress(_StatesCaptured):
-                    model[0](features)
-                mask = features["attention_mask"].bool()
-                for j, i in enumerate(rows):
-                    states[i] = captured["states"][j][mask[j]].cpu().clone()
-    finally:
-        handle.remove()
-        model.train(was_training)
-    return states
-
-
 def vectors_from_states(
     model: Any, texts: Sequence[str], states: Sequence[Any], first: int, device: str
 ) -> Any:
     """The `model`'s sentence vectors of `texts`, with the states from
-    lower_layer_states standing in for its layers below `first`.
-
-    The model runs as usual (tokenizer, embeddings, attention mask, pooling, normalizing)
-    with its layer list cut to the layers from `first` up; a pre-hook on layer `first`
-    swaps the embeddings' output for the cached states, put back at the tokens' places.
-    """
-    import torch
-
-    layers = checked_layer_stack(model, first)
+    lower_layer_states standing in for its layers below `first` (see
+    frozen_states.states_swapped_in)."""
     features = tokenized(model, texts, device)
-    mask = features["attention_mask"].bool()
-    for text, state, tokens in zip(texts, states, mask.sum(dim=1).tolist(), strict=True):
-        if len(state) != tokens:
-            raise ModelError(
-                f"the cached states of a paragraph have {len(state)} tokens, the model reads {tokens} "
-                f"({text[:40]!r}...); compute them with lower_layer_states at the same max_seq_length."
-            )
-
-    def swap_in(_module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> tuple[Any, Any]:
-        given = args[0] if args else kwargs["hidden_states"]
-        cached = torch.zeros_like(given)
-        for j, state in enumerate(states):
-            cached[j][mask[j]] = state.to(given.device, given.dtype)
-        if args:
-            return (cached, *args[1:]), kwargs
-        return args, {**kwargs, "hidden_states": cached}
-
-    transformer = model[0].auto_model
-    handle = layers[first].register_forward_pre_hook(swap_in, with_kwargs=True)
-    try:
-        transformer.encoder.layer = torch.nn.ModuleList(list(layers)[first:])
+    with states_swapped_in(model, first, states, features["attention_mask"], texts):
         return model(features)["sentence_embedding"]
-    finally:
-        transformer.encoder.layer = layers
-        handle.remove()
 
 
 def training_digest(texts: Sequence[str], labels: Sequence[str]) -> str:
@@ -474,12 +393,23 @@ def fine_tuned_record(
     recipe: FineTuneRecipe,
     folder: Path,
     device: str,
+    states_output: Path | None = None,
 ) -> dict[str, Any]:
-    """Fine-tune the encoder `name` into `folder`; the record names base and result by hash."""
+    """Fine-tune the encoder `name` into `folder`; the record names base and result by hash.
+    `states_output`: where embed finds the frozen layers' states (see fine_tune)."""
     from rhetoric.encoders.embedding import choose_device, resolve_model, weights_sha256
 
     base = resolve_model(name)
-    training = fine_tune(Path(base.path), texts, labels, label_set, recipe, folder, choose_device(device))
+    training = fine_tune(
+        Path(base.path),
+        texts,
+        labels,
+        label_set,
+        recipe,
+        folder,
+        choose_device(device),
+        states_output=states_output,
+    )
     return {
         "fine_tuned": True,
         "base": {"name": name, "weights_sha256": base.weights_sha256},

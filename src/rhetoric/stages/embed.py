@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -36,8 +37,10 @@ def run(
     params_file: Path,
     encoder_dir: Path | None = None,
     engine: str | None = None,
+    states: Path | None = None,
 ) -> None:
-    """`engine` (local or ray) overrides embed.engine."""
+    """`engine` (local or ray) overrides embed.engine; `states`: the frozen layers' states
+    `finetune` wrote (encoders/frozen_states.py), used where they are of this encoder."""
     params = EmbedParams.from_dict(read_params(params_file).get("embed"))
     # The `finetune` stage's choice (base or fine-tuned) when given, else embed.model itself.
     identity = resolve_model(encoder_to_embed(encoder_dir) if encoder_dir else params.model)
@@ -46,7 +49,10 @@ def run(
     table = pd.read_parquet(paragraphs, columns=["sha1", "text"])
     texts = texts_to_embed(table, params.sentences)
     sha_texts = zip(table["sha1"], table["text"], strict=True)
-    recipe = encoder_recipe(store, identity, device, backend, params.batch_size, sha_texts)
+    recipe = replace(
+        encoder_recipe(store, identity, device, backend, params.batch_size, sha_texts),
+        states=states.resolve() if states else None,
+    )
     key = store_key(identity, recipe.backend)
     vectors = VectorStore(store, key)
     elsewhere = filler_on(engine or params.engine, recipe)

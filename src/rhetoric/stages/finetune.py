@@ -16,13 +16,18 @@ from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.corpus.split import training_part
 from rhetoric.encoders.choice import base_encoder_record
 from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tuned_record, kept_fine_tuned
+from rhetoric.encoders.frozen_states import write_no_states
 from rhetoric.io import atomic_folder, write_json
 from rhetoric.params import EmbedParams, FineTuneParams, TrainParams, parse_labels, read_params
 
 log = logging.getLogger(__name__)
 
 
-def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) -> None:
+def run(
+    paragraphs: Path, labels_file: Path, output: Path, params_file: Path, states: Path | None = None
+) -> None:
+    """`states`: where the frozen layers' states of the paragraphs fine-tuning read go, for
+    `embed` (encoders/frozen_states.py); a file without states when there are none."""
     raw = read_params(params_file)
     labels = parse_labels(raw.get("labels"))
     embed = EmbedParams.from_dict(raw.get("embed"))
@@ -31,6 +36,8 @@ def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) ->
     if not params.enabled:
         with atomic_folder(output) as folder:
             write_json(folder / "encoder.json", base_encoder_record(embed.model))
+        if states is not None:
+            write_no_states(states)
         return
     table = pd.read_parquet(paragraphs)
     labeled = match_labels(table, read_labels(labels_file, labels), str(labels_file))
@@ -39,7 +46,9 @@ def run(paragraphs: Path, labels_file: Path, output: Path, params_file: Path) ->
     texts, gold = rows["text"].tolist(), rows["label"].tolist()
     if kept_fine_tuned(output, embed.model, texts, gold, recipe) is not None:
         log.info("finetune: kept %s (same base weights, recipe and training paragraphs)", output)
+        if states is not None and not states.is_file():
+            write_no_states(states)
         return
     with atomic_folder(output) as folder:
-        record = fine_tuned_record(embed.model, texts, gold, labels, recipe, folder, embed.device)
+        record = fine_tuned_record(embed.model, texts, gold, labels, recipe, folder, embed.device, states)
         write_json(folder / "encoder.json", record)
