@@ -67,7 +67,14 @@ def project(tmp_path_factory: pytest.TempPathFactory, root: Path) -> Path:
     (work / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     shutil.copy(root / "dvc.yaml", work / "dvc.yaml")
     shutil.copytree(root / "src", work / "src", ignore=shutil.ignore_patterns("__pycache__"))
-    (work / ".gitignore").write_text("mlflow.db\nmlartifacts/\n/data/vectors/\n__pycache__/\n")
+    ignored = [
+        "mlflow.db",
+        "mlartifacts/",
+        "/data/vectors/",
+        "/data/frozen_states.safetensors",
+        "__pycache__/",
+    ]
+    (work / ".gitignore").write_text("\n".join(ignored) + "\n")
     run(["git", "init", "-q"], work)
     run(["dvc", "init", "-q"], work)
     run(["git", "add", "-A"], work)

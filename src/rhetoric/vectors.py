@@ -176,9 +176,9 @@ class Filled:
     from_states: int = 0
 
     def describe(self) -> str:
+        over = f" ({self.from_states} over fine-tuning's frozen states)" if self.from_states else ""
         return (
-            f"{self.texts} unique texts (paragraphs and sentences), {self.embedded} embedded now "
-            f"({self.from_states} over fine-tuning's frozen states), "
+            f"{self.texts} unique texts (paragraphs and sentences), {self.embedded} embedded now{over}, "
             f"{self.texts - self.embedded} from the store, "
             f"{self.chunked} chunked (longer than the model's window)"
         )

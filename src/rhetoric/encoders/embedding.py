@@ -356,8 +356,8 @@ class Encoder(WindowedEncoder):
 
         frozen = self.frozen_states
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        # A stripped text is tokenized the same way here as by fine-tuning (sentence-
-        # transformers strips), so its states are the ones this model would compute.
+        # Surrounding whitespace: sentence-transformers before 6 stripped it before tokenizing,
+        # so fine-tuning's states of such a text may be of other tokens than this model reads.
         given = [frozen is not None and t == t.strip() and frozen.has(t) for t in texts]
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         for over_states in (True, False):
@@ -368,13 +368,7 @@ class Encoder(WindowedEncoder):
                 features, offsets, special = self.tokenized(batch, on_tokens is not None)
                 swapped = contextlib.nullcontext()
                 if over_states and frozen is not None:
-                    from rhetoric.encoders.frozen_states import states_swapped_in
-
-                    states = [frozen.get(t) for t in batch]
-                    swapped = states_swapped_in(
-                        self.model, frozen.first, states, features["attention_mask"], batch
-                    )
-                    self.from_states += len(rows)
+                    swapped = self.over_states(frozen, batch, features["attention_mask"])
                 with torch.inference_mode(), swapped:
                     output = self.model({k: v.to(self.device) for k, v in features.items()})
                 out[rows] = output["sentence_embedding"].float().cpu().numpy()
@@ -384,6 +378,24 @@ class Encoder(WindowedEncoder):
                     for j, i in enumerate(rows):
                         on_tokens(int(i), token_states[j][mask[j]], offsets[j].numpy()[mask[j]])
         return out
+
+    def over_states(self, frozen: Any, batch: Sequence[str], attention_mask: Any) -> Any:
+        """The context in which the model runs a batch over its frozen states
+        (frozen_states.states_swapped_in); where a text's states are not of the tokens it
+        reads here (a file made at another cut, or edited), every layer, with a warning:
+        the states only save time."""
+        from rhetoric.encoders.frozen_states import states_swapped_in
+
+        states = [frozen.get(t) for t in batch]
+        if [len(s) for s in states] != attention_mask.sum(dim=1).tolist():
+            log.warning(
+                "embed: the frozen states of %d paragraphs are not the token counts this encoder "
+                "reads; computing every layer for them (delete the states file to stop this).",
+                len(batch),
+            )
+            return contextlib.nullcontext()
+        self.from_states += len(batch)
+        return states_swapped_in(self.model, frozen.first, states, attention_mask, batch)
 
     def tokenized(self, texts: Sequence[str], with_offsets: bool) -> tuple[dict[str, Any], Any, Any]:
         """A batch's model inputs, padded to a multiple of a few tokens (see `run`), and with

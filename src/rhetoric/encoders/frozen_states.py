@@ -201,14 +201,14 @@ def open_states(path: Path | None, encoder_sha256: str) -> FrozenStates | None:
     error."""
     if path is None or not path.is_file():
         return None
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
 
     try:
         file = safe_open(str(path), framework="pt")
         meta = file.metadata() or {}
         keys = frozenset(file.keys())
         first = int(meta.get("first_layer", "-1"))
-    except Exception as error:  # safetensors raises its own error type for a damaged file
+    except (SafetensorError, OSError, ValueError) as error:
         log.warning("embed: %s is not a readable states file (%s); computing every layer.", path, error)
         return None
     if meta.get("format") != STATES_FORMAT or meta.get("encoder_weights_sha256") != encoder_sha256:

@@ -16,7 +16,7 @@ from rhetoric.corpus.documents import match_labels, read_labels
 from rhetoric.corpus.split import training_part
 from rhetoric.encoders.choice import base_encoder_record
 from rhetoric.encoders.finetuning import FineTuneRecipe, fine_tuned_record, kept_fine_tuned
-from rhetoric.encoders.frozen_states import write_no_states
+from rhetoric.encoders.frozen_states import open_states, write_no_states
 from rhetoric.io import atomic_folder, write_json
 from rhetoric.params import EmbedParams, FineTuneParams, TrainParams, parse_labels, read_params
 
@@ -44,9 +44,12 @@ def run(
     rows = training_part(labeled, train.test_size, train.seed)
     recipe = FineTuneRecipe(**params.model_dump(exclude={"enabled"}), seed=train.seed)
     texts, gold = rows["text"].tolist(), rows["label"].tolist()
-    if kept_fine_tuned(output, embed.model, texts, gold, recipe) is not None:
+    kept = kept_fine_tuned(output, embed.model, texts, gold, recipe)
+    if kept is not None:
         log.info("finetune: kept %s (same base weights, recipe and training paragraphs)", output)
-        if states is not None and not states.is_file():
+        if states is not None and open_states(states, kept["weights_sha256"]) is None:
+            # Another encoder's, or none (a fresh copy): embed will compute every layer.
+            log.info("finetune: %s holds no states of the kept encoder", states)
             write_no_states(states)
         return
     with atomic_folder(output) as folder:
