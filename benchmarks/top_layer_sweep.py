@@ -14,7 +14,7 @@ class-balanced logistic regression, C 4 and 16) on realdev, dev and the test spl
 
 The vectors are made the way the fine-tuning makes its own: the states entering the first
 trained layer are computed once per set with the base encoder
-(`finetuning.lower_layer_states`, kept in CACHE_DIR, outside the project) and each
+(`frozen_states.lower_layer_states`, kept in CACHE_DIR, outside the project) and each
 fine-tuned encoder runs only its top layers over them (`finetuning.vectors_from_states`).
 They equal the encoder's own vectors except for the few paragraphs longer than its window
 (384 tokens for mpnet), which are cut there instead of averaged over windows; the count is
