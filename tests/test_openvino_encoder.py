@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rhetoric.corpus.segment import paragraph_sha1, segment_document
-from rhetoric.encoders.embedding import Encoder, resolve_model
+from rhetoric.encoders.embedding import Encoder, cpu_supports_bf16, resolve_model, rest_precision
 from rhetoric.encoders.factory import load_exported, make_encoder
 from rhetoric.encoders.onnx_encoder import META_FILE, exported_meta
 from rhetoric.encoders.openvino_encoder import (
@@ -90,3 +90,22 @@ def test_factory_and_package_loader_pick_openvino(quantized: Path) -> None:
     assert isinstance(make_encoder(identity, "cpu", "int8-static", 32, quantized), OpenVinoEncoder)
     assert isinstance(load_exported(quantized), OpenVinoEncoder)
     assert (quantized / META_FILE).is_file()
+
+
+def test_the_check_records_the_precision_this_machine_runs_the_rest_in(quantized: Path) -> None:
+    assert exported_meta(quantized)["rest_precision"] == rest_precision()
+
+
+@pytest.mark.skipif(not cpu_supports_bf16(), reason="needs a CPU with native bf16")
+def test_the_rest_in_bf16_changes_vectors_only_a_little(
+    quantized: Path, sample: dict[str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rhetoric.encoders.openvino_encoder as openvino_encoder
+
+    vectors = {}
+    for precision in ("f32", "bf16"):
+        monkeypatch.setattr(openvino_encoder, "rest_precision", lambda precision=precision: precision)
+        vectors[precision] = OpenVinoEncoder(quantized).encode(sample["check"])
+    cosine = (vectors["f32"] * vectors["bf16"]).sum(axis=1)
+    assert not np.array_equal(vectors["f32"], vectors["bf16"])  # bf16 did run
+    assert cosine.min() >= 0.995, cosine.min()

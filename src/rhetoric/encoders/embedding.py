@@ -26,7 +26,7 @@ import numpy as np
 from rhetoric.encoders.packaged import encoder_folder, packaged_encoder
 from rhetoric.errors import ModelError
 from rhetoric.io import file_sha256
-from rhetoric.params import TORCH_BACKENDS
+from rhetoric.params import OPENVINO_BACKENDS, TORCH_BACKENDS
 
 log = logging.getLogger(__name__)
 
@@ -178,29 +178,57 @@ BACKEND_RECIPES = {
 }
 
 
+def backend_recipe(backend: str) -> str:
+    """How `backend` computes its vectors on this machine, as the store names it: its
+    BACKEND_RECIPES entry, and for int8-static where its other operations run in bf16
+    (`rest_precision`) a suffix saying so, so that a store moved to a CPU without bf16
+    never mixes the two kinds of vectors.
+
+    >>> backend_recipe("fp32")
+    'fp32'
+    """
+    recipe = BACKEND_RECIPES[backend]
+    if backend in OPENVINO_BACKENDS and rest_precision() == "bf16":
+        recipe += "-rest-bf16"
+    return recipe
+
+
 def store_key(identity: EmbedderIdentity, backend: str) -> str:
     """The vector store folder of this embedder and backend.
 
     >>> store_key(EmbedderIdentity("all-MiniLM-L6-v2", "/m", "53aa5117" * 8), "bf16")
     'all-minilm-l6-v2-53aa511753aa-bf16w-pad32'
     """
-    return f"{identity.key}-{BACKEND_RECIPES[backend]}"
+    return f"{identity.key}-{backend_recipe(backend)}"
 
 
 def choose_backend(backend: str, device: str) -> str:
-    """`auto` picks, for this machine, the backend expected to be fastest while holding
-    quality: bf16 on GPUs and on CPUs with native bf16; int8-static on other CPUs with int8
-    dot-product instructions (VNNI or AMX) where OpenVINO is installed; fp32 elsewhere (on AVX2 alone
-    int8-static is slower than fp32). int8-static is kept only where its vectors stay
-    close to fp32's (`factory.check_int8_static`, which falls back to fp32 with one warning);
-    it is quantized once per encoder and store (minutes for all-mpnet-base-v2), then cached.
-    An explicit backend is kept as asked."""
+    """`auto` picks, for this machine, the backend measured fastest while holding quality:
+    int8-static on CPUs with int8 dot-product instructions (VNNI or AMX) where OpenVINO is
+    installed, its other operations in bf16 where the CPU has native bf16 (`rest_precision`);
+    bf16 on GPUs and on CPUs with native bf16 but no VNNI; fp32 elsewhere (on AVX2 alone
+    int8-static is slower than fp32). On an AMD EPYC with AVX512-VNNI and -BF16 the
+    fine-tuned all-mpnet-base-v2 embedded at 3.48x plain sentence-transformers fp32 with
+    int8-static, 1.83x with torch bf16 (benchmarks/RESULTS.md, session 9). int8-static is kept
+    only where its vectors stay close to fp32's (`factory.check_int8_static`, which falls back
+    to the torch backend with one warning); it is quantized once per encoder and store (a
+    minute or two for all-mpnet-base-v2 on that CPU), then cached. An explicit backend is
+    kept as asked."""
     if backend != "auto":
         return backend
-    torch_backend = choose_torch_backend(device)
-    if torch_backend == "fp32" and device == "cpu" and cpu_supports_int8_dot() and openvino_available():
+    if device == "cpu" and cpu_supports_int8_dot() and openvino_available():
         return "int8-static"
-    return torch_backend
+    return choose_torch_backend(device)
+
+
+def rest_precision() -> str:
+    """What OpenVINO computes int8-static's operations outside int8 in (the feed-forward
+    down-projections kept out of int8, attention, normalization): bf16 where the CPU has
+    native bf16, f32 elsewhere. On an AMD EPYC with AVX512-VNNI and -BF16, bf16 took the
+    fine-tuned all-mpnet-base-v2 from 2.29x to 3.48x plain sentence-transformers fp32, and
+    the smallest cosine to torch fp32 over ../shared/realdev's 422 paragraphs from 0.9940 to
+    0.9953. Its vectors are stored under their own name (`backend_recipe`)."""
+    return "bf16" if cpu_supports_bf16() else "f32"
 
 
 def choose_torch_backend(device: str) -> str:

@@ -1,7 +1,11 @@
 """Backend `int8-static`: the embedder quantized to int8 with calibrated activation scales,
-run by OpenVINO. What `auto` picks on CPUs with int8 dot-product instructions (VNNI, AMX)
-and no native bf16, and `embed.backend: int8-static` anywhere; kept only where it holds
-quality (`factory.check_int8_static`).
+run by OpenVINO. What `auto` picks on CPUs with int8 dot-product instructions (VNNI, AMX),
+and `embed.backend: int8-static` anywhere; kept only where it holds quality
+(`factory.check_int8_static`). What stays outside int8 runs in bf16 where the CPU has native
+bf16, else in f32 (`embedding.rest_precision`). On a 2-core AMD EPYC with AVX512-VNNI and
+-BF16 the fine-tuned all-mpnet-base-v2 embedded at 3.48x plain sentence-transformers fp32
+(2.29x with the rest in f32), the smallest cosine to torch fp32 over ../shared/realdev's
+paragraphs 0.9953 (benchmarks/RESULTS.md, session 9).
 
 Why static int8 and why OpenVINO: the dynamic int8 backend (`int8`, onnxruntime) quantizes
 activations at run time, batch by batch, and reached only 1.2-1.7x plain
@@ -33,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from rhetoric.encoders.embedding import EmbedderIdentity, openvino_available
+from rhetoric.encoders.embedding import EmbedderIdentity, openvino_available, rest_precision
 from rhetoric.encoders.onnx_encoder import (
     META_FILE,
     TOKENIZER_FILE,
@@ -145,7 +149,10 @@ def quantize_folder(identity: EmbedderIdentity, folder: Path, texts: Sequence[st
         ignored_scope=nncf.IgnoredScope(names=keep_fp32, validate=False),
     )
     ov.save_model(quantized, str(folder / MODEL_XML), compress_to_fp16=False)
-    quality = compare(compiled(fp32, 0), compiled(quantized, 0), feed, check) if check else {}
+    precision = rest_precision()  # as this machine's OpenVinoEncoder will run it
+    quality = (
+        compare(compiled(fp32, 0, "f32"), compiled(quantized, 0, precision), feed, check) if check else {}
+    )
     traced.unlink()
     digest = hashlib.sha256("\n".join(calibration).encode("utf-8")).hexdigest()
     write_json(
@@ -155,6 +162,7 @@ def quantize_folder(identity: EmbedderIdentity, folder: Path, texts: Sequence[st
             "backend": BACKEND,
             "model_file": MODEL_XML,
             "quantization": RECIPE,
+            "rest_precision": precision,
             "calibration": {"paragraphs": len(calibration), "sha256": digest},
             "cosine_to_fp32": quality,
             **info,
@@ -189,12 +197,13 @@ def feeder(tokenizer_file: Path, info: dict[str, Any]) -> Callable[[Sequence[str
     return feed
 
 
-def compiled(model: Any, threads: int) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
-    """An OpenVINO model compiled for the CPU, in fp32 where it is not int8 (no bf16 even on
-    CPUs that have it), as a function from a batch to its outputs (as `OnnxEncoder.load_runtime`)."""
+def compiled(model: Any, threads: int, precision: str) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
+    """An OpenVINO model compiled for the CPU, in `precision` (f32 or bf16) where it is not
+    int8, as a function from a batch to its outputs (as `OnnxEncoder.load_runtime`). Asked
+    explicitly: OpenVINO's own default is bf16 on AMX CPUs only."""
     import openvino as ov
 
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_PRECISION_HINT": precision}
     if threads:
         config["INFERENCE_NUM_THREADS"] = threads
     network = ov.Core().compile_model(model, "CPU", config)
@@ -229,4 +238,4 @@ class OpenVinoEncoder(OnnxEncoder):
             )
         import openvino as ov
 
-        return compiled(ov.Core().read_model(str(folder / MODEL_XML)), threads)
+        return compiled(ov.Core().read_model(str(folder / MODEL_XML)), threads, rest_precision())
