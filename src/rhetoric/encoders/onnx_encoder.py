@@ -230,15 +230,29 @@ def width_batches(
     the same paragraph on the local and the Ray engine (which group rows differently).
     With the width fixed per text, a batch of one and a batch of eight gave the same bytes.
 
+    What is left of a width after its full batches goes in batches of powers of two, so
+    that a width has at most 1 + log2(batch_size) batch shapes: OpenVINO keeps compiled
+    kernels per input shape, and with every remainder size its own shape the peak memory of
+    `rhetoric predict` grew with the corpus (316, 373, 483 MB for 1,000, 10,000, 100,000
+    paragraphs).
+
     >>> [(width, rows.tolist()) for width, rows in width_batches([3, 9, 12, 5, 16], 2, 8, 12)]
     [(12, [1, 2]), (12, [4]), (8, [0, 3])]
+    >>> [len(rows) for _, rows in width_batches([5] * 15, 4, 8, 512)]
+    [4, 4, 4, 2, 1]
     """
     widths = np.array([min(-(-n // multiple) * multiple, limit) for n in lengths], dtype=np.int64)
     order = np.argsort(-widths, kind="stable")
     batches = []
     for width in dict.fromkeys(widths[order].tolist()):
         rows = order[widths[order] == width]
-        batches += [(int(width), rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
+        start = 0
+        while start < len(rows):
+            size = min(batch_size, len(rows) - start)
+            if size < batch_size:
+                size = 1 << (size.bit_length() - 1)  # the largest power of two that is left
+            batches.append((int(width), rows[start : start + size]))
+            start += size
     return batches
 
 
