@@ -14,7 +14,7 @@ import pytest
 import rhetoric.encoders.embedding as embedding
 from rhetoric.encoders.embedding import EmbedderIdentity, choose_backend, rest_precision, store_key
 from rhetoric.encoders.factory import EncoderRecipe, check_int8_static
-from rhetoric.encoders.openvino_encoder import RECIPE
+from rhetoric.encoders.openvino_encoder import RECIPE, serving_precision
 from rhetoric.model.labeler import model_encoder
 
 IDENTITY = EmbedderIdentity("tiny", "/nowhere", "ab" * 32)
@@ -76,6 +76,29 @@ def test_int8_static_runs_its_other_operations_in_bf16_only_where_native(
 ) -> None:
     on_cpu(monkeypatch, flags)
     assert rest_precision() == expected
+
+
+@pytest.mark.parametrize(("recorded", "flags", "expected", "warned"), [
+    ("bf16", "avx512_vnni avx512_bf16", "bf16", False),
+    ("f32", "avx512_vnni avx512_bf16", "f32", False),  # quantized on a CPU without bf16
+    (None, "avx512_vnni avx512_bf16", "f32", False),  # quantized before the field existed
+    ("bf16", "avx512_vnni", "f32", True),  # this CPU cannot: f32, said once
+])  # fmt: skip
+def test_a_quantized_model_is_served_in_the_precision_it_was_checked_in(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    recorded: str | None,
+    flags: str,
+    expected: str,
+    warned: bool,
+) -> None:
+    """A package made on one CPU and served on another computes the vectors it was trained on
+    where the CPU can, not the serving CPU's own choice."""
+    on_cpu(monkeypatch, flags)
+    meta = {} if recorded is None else {"rest_precision": recorded}
+    with caplog.at_level("WARNING"):
+        assert serving_precision(meta, Path("pkg/embedder")) == expected
+    assert len([r for r in caplog.records if r.levelname == "WARNING"]) == int(warned)
 
 
 def test_bf16_rest_vectors_are_stored_apart_from_f32_rest_ones(monkeypatch: pytest.MonkeyPatch) -> None:

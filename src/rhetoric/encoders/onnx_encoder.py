@@ -337,7 +337,9 @@ class OnnxEncoder(WindowedEncoder):
     def run(self, texts: Sequence[str], on_tokens: OnTokens | None = None) -> np.ndarray:
         """One vector per text that fits the window; each text padded to its own length
         rounded up to PAD_MULTIPLE tokens and batched only with texts of that width
-        (`width_batches`: a vector never depends on the texts embedded beside it).
+        (`width_batches`: with static scales, as in onnx and int8-static, a vector's padding
+        no longer depends on the texts embedded beside it; `int8` sets its activation scales
+        per batch, so its vectors still do).
         Token states go to `on_tokens` as in `WindowedEncoder.run`."""
         encodings = self.tokenizer.encode_batch(list(texts))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)

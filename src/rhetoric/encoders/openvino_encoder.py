@@ -227,9 +227,9 @@ def compare(
 
 
 class OpenVinoEncoder(OnnxEncoder):
-    """Unit vectors from a quantized embedder; tokenization, windows and length-sorted
-    batches padded to a multiple of 8 tokens as `OnnxEncoder`: OpenVINO takes any shape,
-    and a multiple of 8 bounds the number of shapes it compiles kernels for."""
+    """Unit vectors from a quantized embedder; tokenization, windows and batches of one
+    padded width (a multiple of 8 tokens) as `OnnxEncoder`: OpenVINO takes any shape, and
+    those widths bound the number of shapes it compiles kernels for."""
 
     def load_runtime(self, folder: Path, threads: int) -> Callable[[dict[str, np.ndarray]], list[np.ndarray]]:
         if importlib.util.find_spec("openvino") is None:
@@ -238,4 +238,21 @@ class OpenVinoEncoder(OnnxEncoder):
             )
         import openvino as ov
 
-        return compiled(ov.Core().read_model(str(folder / MODEL_XML)), threads, rest_precision())
+        precision = serving_precision(self.meta, folder)
+        return compiled(ov.Core().read_model(str(folder / MODEL_XML)), threads, precision)
+
+
+def serving_precision(meta: dict[str, Any], folder: Path) -> str:
+    """The precision the quantized model was checked and its vectors stored in (embedder.json's
+    `rest_precision`; f32 for quantizations older than it), so that a package serves the
+    vectors it was trained on whatever CPU it lands on; f32, with one warning line, where
+    the model says bf16 and this CPU has no native bf16."""
+    precision = str(meta.get("rest_precision", "f32"))
+    if precision == "bf16" and rest_precision() != "bf16":
+        log.warning(
+            "%s: quantized and checked with bf16 for what stays outside int8, which this CPU "
+            "lacks; running it in f32 (vectors within about 1e-3 of the stored ones).",
+            folder,
+        )
+        return "f32"
+    return precision
