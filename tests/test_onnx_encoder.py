@@ -137,3 +137,35 @@ def test_prediction_path_imports_no_torch_sklearn_or_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_each_text_runs_at_its_own_width_whatever_its_batch_mates() -> None:
+    """With a stand-in runtime that returns (the row's token count, the batch's width), any
+    CPU sees the padding rule: a text's width is its own length rounded up to PAD_MULTIPLE,
+    the same alone and beside longer texts, and every output row is its own text's."""
+    from tokenizers import Tokenizer
+
+    from rhetoric.encoders.embedding import PAD_MULTIPLE
+    from rhetoric.encoders.onnx_encoder import TOKENIZER_FILE
+
+    tokenizer = Tokenizer.from_file(str(Path(resolve_model("all-MiniLM-L6-v2").path) / TOKENIZER_FILE))
+    tokenizer.enable_truncation(max_length=256)
+    tokenizer.no_padding()
+    encoder = object.__new__(OnnxEncoder)  # the batching alone: no exported model
+    encoder.tokenizer = tokenizer
+    encoder.meta = {"inputs": ["input_ids", "attention_mask"], "max_seq_length": 256, "dimension": 2}
+    encoder.batch_size = 4
+
+    def runtime(feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        mask = feed["attention_mask"]
+        return [np.stack([mask.sum(axis=1), np.full(len(mask), mask.shape[1])], axis=1).astype(np.float32)]
+
+    encoder.infer = runtime
+    texts = [t for t in TEXTS if t.strip()]
+    others = [" ".join(texts) * 2, texts[1] + " " + texts[2]]
+    alone = np.vstack([encoder.run([text]) for text in texts])
+    beside_others = encoder.run([*others, *texts, *others])[len(others) : len(others) + len(texts)]
+    np.testing.assert_array_equal(beside_others, alone)
+    tokens = [len(e.ids) for e in tokenizer.encode_batch(texts)]
+    assert alone[:, 0].tolist() == tokens
+    assert alone[:, 1].tolist() == [min(-(-n // PAD_MULTIPLE) * PAD_MULTIPLE, 256) for n in tokens]
