@@ -29,7 +29,6 @@ code because no library reports these rates for the shapes that matter here.
 from __future__ import annotations
 
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -38,18 +37,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench import machine  # noqa: E402
 
 TOKENS = 2048  # rows of the activation: 32 paragraphs of 64 tokens
 SHAPES = ((768, 768), (768, 2304), (768, 3072), (3072, 768))  # (K, N) of one layer's products
-
-
-def cpu_flags() -> str:
-    info = Path("/proc/cpuinfo").read_text()
-    name = re.search(r"model name\s*:\s*(.*)", info).group(1)
-    wanted = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
-    present = set(re.search(r"flags\s*:\s*(.*)", info).group(1).split())
-    return f"{name} ({', '.join(f for f in wanted if f in present)}), {os.cpu_count()} cores"
 
 
 def layer_ops(tokens: int) -> float:
@@ -91,7 +85,6 @@ def fbgemm_int8() -> callable:
 
 
 def onnxruntime_int8() -> callable:
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
@@ -112,7 +105,6 @@ def onnxruntime_int8() -> callable:
         options.intra_op_num_threads = os.cpu_count() or 1
         session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
         sessions.append((session, rng.integers(0, 256, (TOKENS, k), dtype=np.uint8)))
-    del onnx
 
     def one_layer() -> None:
         for session, a in sessions:
@@ -156,7 +148,6 @@ def timed(call: callable) -> float:
 
 def main() -> None:
     import pandas as pd
-    import torch
 
     encoder = sys.argv[1] if len(sys.argv) > 1 else "all-mpnet-base-v2"
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 96
@@ -181,7 +172,7 @@ def main() -> None:
             rates[name].append(ops / min(timed(call) for _ in range(5)) / 1e9)
         rates[plain].append(st_ops / timed(embed) / 1e9)
     fp32 = float(np.median(rates["fp32 GEMM (torch)"]))
-    print(f"{cpu_flags()}, torch {torch.__version__} ({torch.get_num_threads()} threads)")
+    print(machine())
     print(f"{len(texts)} corpus paragraphs, {rounds} interleaved rounds, medians\n")
     print("| what | G operations/s (median) | range | × fp32 GEMM |")
     print("|---|---|---|---|")

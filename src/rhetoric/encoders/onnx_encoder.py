@@ -243,9 +243,10 @@ def width_batches(
     """
     widths = np.array([min(-(-n // multiple) * multiple, limit) for n in lengths], dtype=np.int64)
     order = np.argsort(-widths, kind="stable")
+    ordered = widths[order]
     batches = []
-    for width in dict.fromkeys(widths[order].tolist()):
-        rows = order[widths[order] == width]
+    for width in dict.fromkeys(ordered.tolist()):
+        rows = order[ordered == width]
         start = 0
         while start < len(rows):
             size = min(batch_size, len(rows) - start)
