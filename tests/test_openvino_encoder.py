@@ -14,8 +14,10 @@ from rhetoric.encoders.factory import load_exported, make_encoder
 from rhetoric.encoders.onnx_encoder import META_FILE, exported_meta
 from rhetoric.encoders.openvino_encoder import (
     MODEL_XML,
+    QUANTIZATIONS,
     RECIPE,
     OpenVinoEncoder,
+    Quantization,
     calibration_sample,
     ensure_openvino_model,
 )
@@ -42,10 +44,51 @@ def sample() -> dict[str, list[str]]:
     return {"calibration": paragraphs[:40], "check": paragraphs[40:]}
 
 
+def quantize_with_check(
+    folder: Path, sample: dict[str, list[str]], quantizations: tuple[Quantization, ...] = QUANTIZATIONS
+) -> Path:
+    """Quantize MiniLM on the sample's 40 calibration paragraphs, checked on its 60 others."""
+    import rhetoric.encoders.openvino_encoder as openvino_encoder
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(openvino_encoder, "CALIBRATION_SIZE", len(sample["calibration"]))
+        patch.setattr(openvino_encoder, "QUANTIZATIONS", quantizations)
+        texts = sample["calibration"] + sample["check"]
+        return ensure_openvino_model(resolve_model("all-MiniLM-L6-v2"), folder, texts)
+
+
 @pytest.fixture(scope="module")
 def quantized(tmp_path_factory: pytest.TempPathFactory, sample: dict[str, list[str]]) -> Path:
-    folder = tmp_path_factory.mktemp("ov") / "embedder"
-    return ensure_openvino_model(resolve_model("all-MiniLM-L6-v2"), folder, sample["calibration"])
+    return quantize_with_check(tmp_path_factory.mktemp("ov") / "embedder", sample)
+
+
+def test_the_first_quantization_that_holds_its_bar_is_kept(quantized: Path) -> None:
+    meta = exported_meta(quantized)
+    kept = [q.name for q in QUANTIZATIONS].index(meta["kept"])
+    assert list(meta["cosine_to_fp32_tried"]) == [q.name for q in QUANTIZATIONS[: kept + 1]]
+    for quantization in QUANTIZATIONS[:kept]:
+        assert meta["cosine_to_fp32_tried"][quantization.name]["min"] < quantization.min_check_cosine
+    assert kept == len(QUANTIZATIONS) - 1 or meta["cosine_to_fp32"]["min"] >= QUANTIZATIONS[kept].min_check_cosine
+    assert bool(meta["matmuls_kept_fp32"]) == QUANTIZATIONS[kept].down_projections_fp32
+
+
+def test_a_quantization_below_its_bar_gives_way_to_the_next(
+    sample: dict[str, list[str]], tmp_path: Path
+) -> None:
+    unreachable = Quantization("every-matmul-int8-unreachable", False, 0.8, 1.01)
+    meta = exported_meta(quantize_with_check(tmp_path / "e", sample, (unreachable, QUANTIZATIONS[-1])))
+    assert list(meta["cosine_to_fp32_tried"]) == [unreachable.name, QUANTIZATIONS[-1].name]
+    assert meta["kept"] == QUANTIZATIONS[-1].name
+    assert meta["cosine_to_fp32"] == meta["cosine_to_fp32_tried"][QUANTIZATIONS[-1].name]
+    assert len(meta["matmuls_kept_fp32"]) == 6  # MiniLM's six down-projections
+
+
+def test_without_held_out_paragraphs_the_safest_quantization_is_kept(
+    sample: dict[str, list[str]], tmp_path: Path
+) -> None:
+    folder = ensure_openvino_model(resolve_model("all-MiniLM-L6-v2"), tmp_path / "e", sample["calibration"])
+    meta = exported_meta(folder)
+    assert meta["kept"] == QUANTIZATIONS[-1].name and meta["cosine_to_fp32"] == {}
 
 
 def test_static_int8_stays_close_to_fp32(quantized: Path, sample: dict[str, list[str]]) -> None:
@@ -60,7 +103,7 @@ def test_static_int8_stays_close_to_fp32(quantized: Path, sample: dict[str, list
 def test_quantizing_again_gives_the_same_vectors(
     quantized: Path, sample: dict[str, list[str]], tmp_path: Path
 ) -> None:
-    again = ensure_openvino_model(resolve_model("all-MiniLM-L6-v2"), tmp_path / "e", sample["calibration"])
+    again = quantize_with_check(tmp_path / "e", sample)
     first = OpenVinoEncoder(quantized).encode(sample["check"])
     assert np.array_equal(first, OpenVinoEncoder(again).encode(sample["check"]))
 
@@ -93,7 +136,7 @@ def test_the_cache_is_reused_and_needs_calibration_only_the_first_time(
 ) -> None:
     identity = resolve_model("all-MiniLM-L6-v2")
     stamp = (quantized / MODEL_XML).stat().st_mtime_ns
-    assert exported_meta(quantized)["quantization"] == RECIPE  # down-projections in fp32
+    assert exported_meta(quantized)["quantization"] == RECIPE
     assert ensure_openvino_model(identity, quantized, []) == quantized
     assert (quantized / MODEL_XML).stat().st_mtime_ns == stamp
     with pytest.raises(ModelError, match="calibration paragraphs"):
