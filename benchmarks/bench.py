@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from unittest import mock
 
 import yaml
 
@@ -113,9 +114,10 @@ def throughput(
     rounds (the machine's speed drifts); a ratio is the median of per-round ratios."""
     from sentence_transformers import SentenceTransformer
 
-    from rhetoric.encoders.embedding import choose_backend, cpu_supports_bf16, resolve_model
+    from rhetoric.encoders.embedding import choose_backend, cpu_supports_bf16, resolve_model, rest_precision
     from rhetoric.encoders.factory import make_encoder
     from rhetoric.encoders.openvino_encoder import calibration_sample
+    from rhetoric.params import OPENVINO_BACKENDS
 
     identity = resolve_model(encoder_name)
     calibration = calibration_sample(corpus_paragraphs())
@@ -140,7 +142,14 @@ def throughput(
         for backend, batch in backends:
             encoder = make_encoder(identity, device, backend, batch, onnx_root / backend, calibration)
             default = " (default `auto` here)" if backend == auto else ""
-            encoders[f"rhetoric embed backend={backend}, batch {batch}{default}"] = encoder.encode
+            rest = f", rest in {rest_precision()}" if backend in OPENVINO_BACKENDS else ""
+            encoders[f"rhetoric embed backend={backend}{rest}, batch {batch}{default}"] = encoder.encode
+            if backend in OPENVINO_BACKENDS and rest_precision() == "bf16":
+                # as on a CPU without bf16: quantized, checked and run with the rest in f32
+                with mock.patch("rhetoric.encoders.openvino_encoder.rest_precision", return_value="f32"):
+                    encoder = make_encoder(identity, device, backend, batch, onnx_root / "f32", calibration)
+                name = f"rhetoric embed backend={backend}, rest in f32 (as `auto` on a VNNI CPU without bf16)"
+                encoders[f"{name}, batch {batch}"] = encoder.encode
         speeds: dict[str, list[float]] = {name: [] for name in encoders}
         vectors = {}
         for encode in encoders.values():

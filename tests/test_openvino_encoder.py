@@ -68,7 +68,8 @@ def test_the_first_quantization_that_holds_its_bar_is_kept(quantized: Path) -> N
     assert list(meta["cosine_to_fp32_tried"]) == [q.name for q in QUANTIZATIONS[: kept + 1]]
     for quantization in QUANTIZATIONS[:kept]:
         assert meta["cosine_to_fp32_tried"][quantization.name]["min"] < quantization.min_check_cosine
-    assert kept == len(QUANTIZATIONS) - 1 or meta["cosine_to_fp32"]["min"] >= QUANTIZATIONS[kept].min_check_cosine
+    bar = QUANTIZATIONS[kept].min_check_cosine
+    assert kept == len(QUANTIZATIONS) - 1 or meta["cosine_to_fp32"]["min"] >= bar
     assert bool(meta["matmuls_kept_fp32"]) == QUANTIZATIONS[kept].down_projections_fp32
 
 

@@ -116,10 +116,10 @@ def cpu_supports_bf16() -> bool:
 
 def cpu_supports_int8_dot() -> bool:
     """True where the CPU has int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8).
-    There OpenVINO int8 by NNCF's default recipe ran at 2.5x plain sentence-transformers fp32
-    (../shared/ANCHORS.md, an Intel Xeon with AVX512-VNNI; our recipe keeps a third of the
-    matrix products in fp32 and is unmeasured there); with AVX2 alone an int8 product takes
-    two instructions and int8-static ran at 0.92-0.97x (benchmarks/RESULTS.md), slower than fp32."""
+    There int8-static ran the fine-tuned all-mpnet-base-v2 at 4.5x plain sentence-transformers
+    fp32 with every matrix product in int8 (an AMD EPYC with AVX512-VNNI, the rest in f32 or
+    bf16 alike; benchmarks/RESULTS.md, session 10); with AVX2 alone an int8 product takes two
+    instructions and int8-static ran at 0.92-0.97x (earlier recipe), slower than fp32."""
     return bool(re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", cpu_flags()))
 
 
@@ -211,8 +211,9 @@ def choose_backend(backend: str, device: str) -> str:
     installed, its other operations in bf16 where the CPU has native bf16 (`rest_precision`);
     bf16 on GPUs and on CPUs with native bf16 but no VNNI; fp32 elsewhere (on AVX2 alone
     int8-static is slower than fp32). On an AMD EPYC with AVX512-VNNI and -BF16 the
-    fine-tuned all-mpnet-base-v2 embedded at 3.48x plain sentence-transformers fp32 with
-    int8-static, 1.83x with torch bf16 (benchmarks/RESULTS.md, session 9). int8-static is kept
+    fine-tuned all-mpnet-base-v2 embedded at about 4.5x plain sentence-transformers fp32 with
+    int8-static, its rest in bf16 or in f32, and 1.8x with torch bf16 (benchmarks/RESULTS.md,
+    sessions 9 and 10). int8-static is kept
     only where its vectors stay close to fp32's (`factory.check_int8_static`, which falls back
     to the torch backend with one warning); it is quantized once per encoder and store (a
     minute or two for all-mpnet-base-v2 on that CPU), then cached. An explicit backend is
@@ -225,12 +226,13 @@ def choose_backend(backend: str, device: str) -> str:
 
 
 def rest_precision() -> str:
-    """What OpenVINO computes int8-static's operations outside int8 in (the feed-forward
-    down-projections kept out of int8, attention, normalization): bf16 where the CPU has
-    native bf16, f32 elsewhere. On an AMD EPYC with AVX512-VNNI and -BF16, bf16 took the
-    fine-tuned all-mpnet-base-v2 from 2.29x to 3.48x plain sentence-transformers fp32, and
-    the smallest cosine to torch fp32 over ../shared/realdev's 422 paragraphs from 0.9940 to
-    0.9953. Its vectors are stored under their own name (`backend_recipe`)."""
+    """What OpenVINO computes int8-static's operations outside int8 in (attention,
+    normalization, and the feed-forward down-projections where a quantization keeps them in
+    fp32): bf16 where the CPU has native bf16, f32 elsewhere. With the down-projections in
+    fp32, bf16 took the fine-tuned all-mpnet-base-v2 from 2.29-2.37x to 3.48-3.60x plain
+    sentence-transformers fp32 on an AMD EPYC with AVX512-VNNI and -BF16; with every product
+    in int8 (what that encoder gets since session 10) both ran at about 4.5x. Its vectors
+    are stored under their own name (`backend_recipe`)."""
     return "bf16" if cpu_supports_bf16() else "f32"
 
 

@@ -124,9 +124,10 @@ def ensure_openvino_model(identity: EmbedderIdentity, folder: Path, calibration:
             "the embedder on corpus paragraphs into the vector store)."
         )
     log.info(
-        "quantizing %s to int8 (OpenVINO, %d calibration paragraphs) in %s",
+        "quantizing %s to int8 (OpenVINO, %d corpus paragraphs to calibrate on, %d to check) in %s",
         identity.name,
-        len(calibration),
+        min(len(calibration), CALIBRATION_SIZE),
+        max(len(calibration) - CALIBRATION_SIZE, 0),
         folder,
     )
     with atomic_folder(folder) as work:
@@ -169,20 +170,13 @@ def quantize_folder(identity: EmbedderIdentity, folder: Path, texts: Sequence[st
     calibration, check = list(texts[:CALIBRATION_SIZE]), list(texts[CALIBRATION_SIZE:])
     fp32 = ov.Core().read_model(str(traced))
     nncf.set_log_level(logging.WARNING)
-    dataset = nncf.Dataset([feed([text]) for text in calibration])
+    batches = [feed([text]) for text in calibration]
     precision = rest_precision()  # as this machine's OpenVinoEncoder will run it
     reference = compiled(fp32, 0, "f32")
     tried: dict[str, dict[str, float]] = {}
     for quantization in QUANTIZATIONS if check else QUANTIZATIONS[-1:]:  # unchecked: the safest
         keep_fp32 = matmuls_kept_fp32(traced) if quantization.down_projections_fp32 else []
-        quantized = nncf.quantize(
-            fp32,
-            dataset,
-            model_type=nncf.ModelType.TRANSFORMER,
-            subset_size=len(calibration),
-            ignored_scope=nncf.IgnoredScope(names=keep_fp32, validate=False),
-            advanced_parameters=smooth_quant(quantization.smooth_quant_alpha),
-        )
+        quantized = nncf_quantized(fp32, batches, keep_fp32, quantization.smooth_quant_alpha)
         quality = compare(reference, compiled(quantized, 0, precision), feed, check) if check else {}
         tried[quantization.name] = quality
         log.info(
@@ -215,16 +209,31 @@ def quantize_folder(identity: EmbedderIdentity, folder: Path, texts: Sequence[st
     )
 
 
-def smooth_quant(alpha: float | None) -> Any:
-    """NNCF's advanced parameters with SmoothQuant's MatMul alpha at `alpha` (None: NNCF's own)."""
+def nncf_quantized(
+    fp32: Any, batches: Sequence[dict[str, np.ndarray]], keep_fp32: Sequence[str], alpha: float | None
+) -> Any:
+    """The OpenVINO model `fp32` quantized by NNCF's transformer recipe, calibrated on all
+    `batches` (model inputs), the MatMuls named in `keep_fp32` left in fp32, and SmoothQuant's
+    MatMul alpha at `alpha` (None: NNCF's own, 0.95; -1: SmoothQuant off)."""
+    import nncf
     from nncf.quantization.advanced_parameters import (
         AdvancedQuantizationParameters,
         AdvancedSmoothQuantParameters,
     )
 
-    if alpha is None:
-        return AdvancedQuantizationParameters()
-    return AdvancedQuantizationParameters(smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=alpha))
+    advanced = AdvancedQuantizationParameters()
+    if alpha is not None:
+        advanced = AdvancedQuantizationParameters(
+            smooth_quant_alphas=AdvancedSmoothQuantParameters(matmul=alpha)
+        )
+    return nncf.quantize(
+        fp32,
+        nncf.Dataset(batches),
+        model_type=nncf.ModelType.TRANSFORMER,
+        subset_size=len(batches),
+        ignored_scope=nncf.IgnoredScope(names=list(keep_fp32), validate=False),
+        advanced_parameters=advanced,
+    )
 
 
 def feeder(tokenizer_file: Path, info: dict[str, Any]) -> Callable[[Sequence[str]], dict[str, np.ndarray]]:
