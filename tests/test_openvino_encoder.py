@@ -76,7 +76,7 @@ def test_the_first_quantization_that_holds_its_bar_is_kept(quantized: Path) -> N
 def test_a_quantization_below_its_bar_gives_way_to_the_next(
     sample: dict[str, list[str]], tmp_path: Path
 ) -> None:
-    unreachable = Quantization("every-matmul-int8-unreachable", False, 0.8, 1.01)
+    unreachable = Quantization("every-matmul-int8-unreachable", False, 0.85, 1.01)
     meta = exported_meta(quantize_with_check(tmp_path / "e", sample, (unreachable, QUANTIZATIONS[-1])))
     assert list(meta["cosine_to_fp32_tried"]) == [unreachable.name, QUANTIZATIONS[-1].name]
     assert meta["kept"] == QUANTIZATIONS[-1].name

@@ -177,7 +177,7 @@ BACKEND_RECIPES = {
     "bf16": "bf16w-pad32",
     "onnx": "onnx-fused",
     "int8": "int8-matmul-7bit",
-    "int8-static": "ov-int8-static-sq80-else-ffn-fp32",
+    "int8-static": "ov-int8-static-sq85-else-ffn-fp32",
 }
 
 
