@@ -107,6 +107,13 @@ def corpus_paragraphs() -> list[tuple[str, str]]:
     ]
 
 
+def kept(folder: Path) -> str:
+    """Which of int8-static's quantizations the embedder in `folder` holds."""
+    from rhetoric.encoders.onnx_encoder import exported_meta
+
+    return str((exported_meta(folder) or {}).get("kept", "?"))
+
+
 def throughput(
     texts: list[str], device: str, rounds: int, encoder_name: str, only: list[str] | None = None
 ) -> list[dict]:
@@ -142,13 +149,20 @@ def throughput(
         for backend, batch in backends:
             encoder = make_encoder(identity, device, backend, batch, onnx_root / backend, calibration)
             default = " (default `auto` here)" if backend == auto else ""
-            rest = f", rest in {rest_precision()}" if backend in OPENVINO_BACKENDS else ""
+            rest = (
+                f", rest in {rest_precision()}, {kept(onnx_root / backend)}"
+                if backend in OPENVINO_BACKENDS
+                else ""
+            )
             encoders[f"rhetoric embed backend={backend}{rest}, batch {batch}{default}"] = encoder.encode
             if backend in OPENVINO_BACKENDS and rest_precision() == "bf16":
                 # as on a CPU without bf16: quantized, checked and run with the rest in f32
                 with mock.patch("rhetoric.encoders.openvino_encoder.rest_precision", return_value="f32"):
                     encoder = make_encoder(identity, device, backend, batch, onnx_root / "f32", calibration)
-                name = f"rhetoric embed backend={backend}, rest in f32 (as `auto` on a VNNI CPU without bf16)"
+                name = (
+                    f"rhetoric embed backend={backend}, rest in f32, {kept(onnx_root / 'f32')} "
+                    "(as `auto` on a VNNI CPU without bf16)"
+                )
                 encoders[f"{name}, batch {batch}"] = encoder.encode
         speeds: dict[str, list[float]] = {name: [] for name in encoders}
         vectors = {}

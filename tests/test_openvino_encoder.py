@@ -3,13 +3,20 @@ determinism, the cache, and refusing to quantize without calibration paragraphs.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from rhetoric.corpus.segment import paragraph_sha1, segment_document
-from rhetoric.encoders.embedding import Encoder, cpu_supports_bf16, resolve_model, rest_precision
+from rhetoric.encoders.embedding import (
+    BACKEND_RECIPES,
+    Encoder,
+    cpu_supports_bf16,
+    resolve_model,
+    rest_precision,
+)
 from rhetoric.encoders.factory import load_exported, make_encoder
 from rhetoric.encoders.onnx_encoder import META_FILE, exported_meta
 from rhetoric.encoders.openvino_encoder import (
@@ -64,24 +71,56 @@ def quantized(tmp_path_factory: pytest.TempPathFactory, sample: dict[str, list[s
 
 def test_the_first_quantization_that_holds_its_bar_is_kept(quantized: Path) -> None:
     meta = exported_meta(quantized)
-    kept = [q.name for q in QUANTIZATIONS].index(meta["kept"])
-    assert list(meta["cosine_to_fp32_tried"]) == [q.name for q in QUANTIZATIONS[: kept + 1]]
-    for quantization in QUANTIZATIONS[:kept]:
-        assert meta["cosine_to_fp32_tried"][quantization.name]["min"] < quantization.min_check_cosine
+    names = [q.name for q in QUANTIZATIONS]
+    kept = names.index(meta["kept"])
+    tried = meta["cosine_to_fp32_tried"]
+    assert [t["quantization"] for t in tried] == names[: kept + 1]  # in the order tried
+    for quantization, result in zip(QUANTIZATIONS[:kept], tried, strict=False):
+        assert result["min"] < quantization.min_check_cosine
     bar = QUANTIZATIONS[kept].min_check_cosine
     assert kept == len(QUANTIZATIONS) - 1 or meta["cosine_to_fp32"]["min"] >= bar
     assert bool(meta["matmuls_kept_fp32"]) == QUANTIZATIONS[kept].down_projections_fp32
 
 
+def fake_quantize_ops(folder: Path) -> int:
+    """How many FakeQuantize operations the saved model holds (one per int8 input)."""
+    import openvino as ov
+
+    return sum(
+        op.get_type_name() == "FakeQuantize" for op in ov.Core().read_model(str(folder / MODEL_XML)).get_ops()
+    )
+
+
 def test_a_quantization_below_its_bar_gives_way_to_the_next(
     sample: dict[str, list[str]], tmp_path: Path
 ) -> None:
-    unreachable = Quantization("every-matmul-int8-unreachable", False, 0.85, 1.01)
-    meta = exported_meta(quantize_with_check(tmp_path / "e", sample, (unreachable, QUANTIZATIONS[-1])))
-    assert list(meta["cosine_to_fp32_tried"]) == [unreachable.name, QUANTIZATIONS[-1].name]
+    every_int8 = QUANTIZATIONS[0]
+    assert not every_int8.down_projections_fp32 and QUANTIZATIONS[-1].down_projections_fp32
+    always = quantize_with_check(tmp_path / "a", sample, (replace(every_int8, min_check_cosine=-1.0),))
+    unreachable = replace(every_int8, min_check_cosine=1.01)
+    falls_back = quantize_with_check(tmp_path / "b", sample, (unreachable, QUANTIZATIONS[-1]))
+    meta = exported_meta(falls_back)
+    assert [t["quantization"] for t in meta["cosine_to_fp32_tried"]] == [
+        every_int8.name,
+        QUANTIZATIONS[-1].name,
+    ]
     assert meta["kept"] == QUANTIZATIONS[-1].name
-    assert meta["cosine_to_fp32"] == meta["cosine_to_fp32_tried"][QUANTIZATIONS[-1].name]
+    assert meta["cosine_to_fp32"]["min"] == meta["cosine_to_fp32_tried"][-1]["min"]
     assert len(meta["matmuls_kept_fp32"]) == 6  # MiniLM's six down-projections
+    assert exported_meta(always)["matmuls_kept_fp32"] == []
+    # the saved model is the kept one: its six down-projections' inputs are not quantized
+    assert fake_quantize_ops(always) - fake_quantize_ops(falls_back) >= 6
+
+
+def test_the_store_names_the_recipe_it_holds() -> None:
+    """RECIPE (what a cached quantization must match) and the store key of int8-static change
+    together: a new recipe under the old key would mix two quantizations' vectors in one store.
+    Update both (and this pair) when QUANTIZATIONS changes."""
+    assert (RECIPE, BACKEND_RECIPES["int8-static"]) == (
+        "nncf-transformer-every-matmul-int8-sq0.85-else-gelu-fed-fp32",
+        "ov-int8-static-sq85-else-ffn-fp32",
+    )
+    assert all(str(q.smooth_quant_alpha) in q.name for q in QUANTIZATIONS if q.smooth_quant_alpha)
 
 
 def test_without_held_out_paragraphs_the_safest_quantization_is_kept(

@@ -167,7 +167,9 @@ BF16_PAD_MULTIPLE = 32
 # new name, so vectors stored by an older one are never mixed with (or trained on beside)
 # its vectors: bf16 once ran under autocast, now on bf16 weights with batches padded to 32;
 # int8 once quantized every MatMul to 8 bits (broken for mpnet on AVX2: onnx_encoder.quantize_int8),
-# int8-static once quantized the feed-forward down-projections too (openvino_encoder.quantize_folder).
+# int8-static once quantized the feed-forward down-projections too (NNCF's default SmoothQuant), then
+# kept them in fp32 (sessions 4-9), and since session 10 puts them in int8 again where the check
+# allows (openvino_encoder.QUANTIZATIONS; `tests/test_openvino_encoder.py` pins this name to RECIPE).
 # tests/test_params.py checks that every backend has one. Exported backends padding each
 # text to its own width (onnx_encoder.width_batches, session 9) kept their names: it moved
 # fp32 vectors by about 1e-7; int8-static with its rest in bf16 got a new name in the same

@@ -28,10 +28,13 @@ in fp32.
 The quantized model is cached like the ONNX exports (vector store `embedder/`, keyed by the
 weight hash and written atomically) and reused as long as the weights match, so vectors
 stored earlier and vectors computed later come from the same quantized model. Quantizing
-is deterministic: the calibration texts are the corpus paragraphs with the smallest sha1s
-(`calibration_sample`), in that order. `embedder.json` records how many there were, their
-digest, which quantization was kept, and the cosine of int8 to fp32 vectors on held-out
-paragraphs for each one tried.
+is deterministic on one machine and rest precision (which quantization clears its bar can
+differ between CPUs whose kernels round differently near it): the calibration texts are the
+corpus paragraphs with the smallest sha1s (`calibration_sample`), in that order. A store
+first quantized with no held-out paragraphs (a corpus of 300 or fewer) keeps the safe
+quantization, unchecked, until its `embedder/` folder is removed. `embedder.json` records
+how many calibration paragraphs there were, their digest, which quantization was kept, and
+the cosine of int8 to fp32 vectors on held-out paragraphs for each one tried, in order.
 """
 
 from __future__ import annotations
@@ -111,7 +114,8 @@ def calibration_for(backend: str, sha_texts: Iterable[tuple[str, str]]) -> tuple
 
 
 def ensure_openvino_model(identity: EmbedderIdentity, folder: Path, calibration: Sequence[str]) -> Path:
-    """`folder`, holding this embedder quantized for OpenVINO; quantized now (a minute or two)
+    """`folder`, holding this embedder quantized for OpenVINO; quantized now (a minute or two,
+    twice that where the first quantization falls short of its bar)
     from `calibration` unless a quantization of the same weights is already there."""
     if is_current(exported_meta(folder), identity):
         return folder
@@ -175,20 +179,23 @@ def quantize_folder(identity: EmbedderIdentity, folder: Path, texts: Sequence[st
     batches = [feed([text]) for text in calibration]
     precision = rest_precision()  # as this machine's OpenVinoEncoder will run it
     reference = compiled(fp32, 0, "f32")
-    tried: dict[str, dict[str, float]] = {}
+    reference_vectors = [reference(feed([text]))[0] for text in check]
+    tried: list[dict[str, Any]] = []
     for quantization in QUANTIZATIONS if check else QUANTIZATIONS[-1:]:  # unchecked: the safest
         keep_fp32 = matmuls_kept_fp32(traced) if quantization.down_projections_fp32 else []
         quantized = nncf_quantized(fp32, batches, keep_fp32, quantization.smooth_quant_alpha)
-        quality = compare(reference, compiled(quantized, 0, precision), feed, check) if check else {}
-        tried[quantization.name] = quality
+        quality = compare(reference_vectors, compiled(quantized, 0, precision), feed, check) if check else {}
+        tried.append({"quantization": quantization.name, **quality})
+        if not quality:
+            break
         log.info(
             "int8-static %s: cosine to fp32 on %d held-out paragraphs: min %.4f, mean %.4f",
             quantization.name,
             len(check),
-            quality.get("min", float("nan")),
-            quality.get("mean", float("nan")),
+            quality["min"],
+            quality["mean"],
         )
-        if quality and quality["min"] >= quantization.min_check_cosine:
+        if quality["min"] >= quantization.min_check_cosine:
             break
     ov.save_model(quantized, str(folder / MODEL_XML), compress_to_fp16=False)
     traced.unlink()
@@ -277,13 +284,13 @@ def compiled(model: Any, threads: int, precision: str) -> Callable[[dict[str, np
 
 
 def compare(
-    reference: Callable[[dict[str, np.ndarray]], list[np.ndarray]],
+    reference: Sequence[np.ndarray],
     candidate: Callable[[dict[str, np.ndarray]], list[np.ndarray]],
     feed: Callable[[Sequence[str]], dict[str, np.ndarray]],
     texts: Sequence[str],
 ) -> dict[str, float]:
-    """Cosine between the two models' unit vectors of each text: min and mean."""
-    cosines = [float((reference(feed([t]))[0] * candidate(feed([t]))[0]).sum()) for t in texts]
+    """Cosine between each text's reference unit vector and the candidate model's: min and mean."""
+    cosines = [float((ref * candidate(feed([t]))[0]).sum()) for ref, t in zip(reference, texts, strict=True)]
     return {"min": min(cosines), "mean": float(np.mean(cosines)), "texts": len(cosines)}
 
 
