@@ -22,20 +22,12 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
-
-import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from bench import corpus_paragraphs  # noqa: E402
-
-
-def unit_vectors(infer: Callable, feed: Callable, texts: Sequence[str]) -> np.ndarray:
-    """One text at a time, so no padding touches a vector."""
-    return np.concatenate([infer(feed([text]))[0] for text in texts])
 
 
 def main() -> None:
@@ -57,6 +49,7 @@ def main() -> None:
         compiled,
         feeder,
         nncf_quantized,
+        text_by_text,
     )
 
     identity = resolve_model(args.encoder)
@@ -71,7 +64,7 @@ def main() -> None:
         feed = feeder(work / TOKENIZER_FILE, info)
         fp32 = ov.Core().read_model(str(traced))
         reference = compiled(fp32, 0, "f32")
-        real_fp32, check_fp32 = unit_vectors(reference, feed, real), unit_vectors(reference, feed, check)
+        real_fp32, check_fp32 = text_by_text(reference, feed, real), text_by_text(reference, feed, check)
         nncf.set_log_level(logging.WARNING)
         batches = [feed([text]) for text in calibration]
         down = matmuls_kept_fp32(traced)
@@ -92,8 +85,8 @@ def main() -> None:
             start = time.time()
             quantized = nncf_quantized(fp32, batches, keep, alpha)
             infer = compiled(quantized, 0, "f32")
-            on_real = (unit_vectors(infer, feed, real) * real_fp32).sum(axis=1)
-            on_check = (unit_vectors(infer, feed, check) * check_fp32).sum(axis=1)
+            on_real = (text_by_text(infer, feed, real) * real_fp32).sum(axis=1)
+            on_check = (text_by_text(infer, feed, check) * check_fp32).sum(axis=1)
             print(
                 f"| {name} | {on_real.min():.4f} ({on_real.mean():.5f}) | {(on_real < 0.99).sum()} "
                 f"| {on_check.min():.4f} ({on_check.mean():.5f}) | {time.time() - start:.0f} |",
