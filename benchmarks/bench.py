@@ -55,6 +55,8 @@ def machine() -> str:
             f for f in ("avx2", "avx512f", "avx_vnni", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in info
         ]
         cpu += f" ({', '.join(flags) or 'no avx2'})"
+        if os.environ.get("AS_CPU_PROFILE"):  # run under benchmarks/as_cpu.py: the flags are the profile's
+            cpu += f" [as_cpu.py {os.environ['AS_CPU_PROFILE']}: CPUID and /proc/cpuinfo hide the rest]"
     except (OSError, AttributeError):
         pass
     import torch

@@ -1,0 +1,131 @@
+"""Run a command as if on a CPU without some of this one's features (issue 13).
+
+    python benchmarks/as_cpu.py vnni-no-bf16 -- python benchmarks/bench.py --throughput-only ...
+    python benchmarks/as_cpu.py avx2 -- dvc repro
+
+Profiles:
+- `vnni-no-bf16`: AVX-512 with VNNI, no AVX512-BF16, AMX or AVX512-FP16: the issue's Intel
+  Xeon (Cascade Lake / Ice Lake class);
+- `avx2`: no AVX-512 or VNNI of any kind: the AVX2-only machines of sessions 3-8.
+
+Why: `auto` picks a backend per CPU, and these benchmarks ran on whatever CPU a session got.
+To measure a CPU we do not have, hide the missing features from the command and everything
+it starts: `as_cpu/hide_cpu_features.c` (built here with the system C compiler, loaded with
+LD_PRELOAD) makes the CPUID instruction report them absent, as OpenVINO's oneDNN,
+onnxruntime, torch and numpy read it, and serves /proc/cpuinfo without their flags, as
+rhetoric's `embedding.cpu_flags` reads it. It needs Linux's CPUID faulting (flag
+`cpuid_fault`, which KVM guests on recent hosts have); without it the command is refused.
+
+What it is not: the same instructions on another core. The kernels chosen are the ones a
+CPU without the features would run, on this CPU's cores, caches and clock; a real
+Intel Xeon differs in those. Before running the command, a probe prints what OpenVINO and
+torch see, and the run is refused if a hidden feature still shows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SOURCE = HERE / "as_cpu" / "hide_cpu_features.c"
+
+# CPUID leaf 7 feature bits (Intel SDM vol. 2A, CPUID; AMD APM vol. 3): leaf.subleaf.register=bits
+BF16_AND_AMX = {"7.1.a": 1 << 5, "7.0.d": (1 << 22) | (1 << 23) | (1 << 24) | (1 << 25)}
+AVX512_AND_VNNI = {
+    "7.0.b": sum(1 << bit for bit in (16, 17, 21, 26, 27, 28, 30, 31)),  # F DQ IFMA PF ER CD BW VL
+    "7.0.c": sum(1 << bit for bit in (1, 6, 11, 12, 14)),  # VBMI VBMI2 VNNI BITALG VPOPCNTDQ
+    "7.0.d": sum(1 << bit for bit in (2, 3, 8, 22, 23, 24, 25)),  # 4VNNIW 4FMAPS VP2INTERSECT FP16 AMX
+    "7.1.a": (1 << 4) | (1 << 5),  # AVX-VNNI, AVX512-BF16
+}
+PROFILES = {
+    "vnni-no-bf16": (BF16_AND_AMX, re.compile(r"^(avx512_bf16|avx512_fp16|amx_\w+)$")),
+    "avx2": (AVX512_AND_VNNI, re.compile(r"^(avx512\w*|avx_vnni\w*|amx_\w+)$")),
+}
+PROBE = (
+    "import openvino, torch; from rhetoric.encoders import embedding as e; "
+    "capabilities = openvino.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'); "
+    "print('OpenVINO CPU capabilities:', ' '.join(capabilities)); "
+    "print('torch CPU capability:', torch.backends.cpu.get_cpu_capability()); "
+    "print('rhetoric sees: bf16', e.cpu_supports_bf16(), '| int8 dot', e.cpu_supports_int8_dot(), "
+    "'| int8-static rest in', e.rest_precision())"
+)
+
+
+def masks_spec(masks: dict[str, int]) -> str:
+    """AS_CPU_MASKS for hide_cpu_features.c.
+
+    >>> masks_spec({"7.1.a": 32})
+    '7.1.a=20'
+    """
+    return ",".join(f"{key}={bits:x}" for key, bits in masks.items())
+
+
+def without_flags(cpuinfo: str, hidden: re.Pattern[str]) -> str:
+    """/proc/cpuinfo with the hidden flags left out of every `flags` line.
+
+    >>> without_flags("flags\\t\\t: avx2 avx512_bf16 sse\\n", PROFILES["vnni-no-bf16"][1])
+    'flags\\t\\t: avx2 sse\\n'
+    """
+
+    def keep(line: re.Match[str]) -> str:
+        return line.group(1) + " ".join(f for f in line.group(2).split() if not hidden.match(f))
+
+    return re.sub(r"^(flags\s*:\s*)(.*)$", keep, cpuinfo, flags=re.MULTILINE)
+
+
+def prepared_environment(profile: str, work: Path) -> dict[str, str]:
+    """Build the preload library into `work`, write the filtered /proc/cpuinfo there, and
+    return the environment that hides `profile`'s features."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    if not re.search(r"\bcpuid_fault\b", cpuinfo):
+        sys.exit(
+            "as_cpu.py: this CPU or kernel has no CPUID faulting (cpuid_fault flag); use another machine."
+        )
+    library = work / "hide_cpu_features.so"
+    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(SOURCE), "-ldl"], check=True)
+    masks, hidden = PROFILES[profile]
+    (work / "cpuinfo").write_text(without_flags(cpuinfo, hidden))
+    preload = " ".join(filter(None, [str(library), os.environ.get("LD_PRELOAD", "")]))
+    return {
+        **os.environ,
+        "LD_PRELOAD": preload,
+        "AS_CPU_MASKS": masks_spec(masks),
+        "AS_CPU_CPUINFO": str(work / "cpuinfo"),
+        "AS_CPU_PROFILE": profile,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("profile", choices=sorted(PROFILES))
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="-- then the command to run")
+    args = parser.parse_args()
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command to run after --")
+    with tempfile.TemporaryDirectory(prefix="as-cpu-") as work:
+        env = prepared_environment(args.profile, Path(work))
+        seen = subprocess.run(
+            [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
+        )
+        print(seen.stdout, end="", flush=True)
+        if args.profile == "vnni-no-bf16" and ("BF16" in seen.stdout.split() or "bf16 True" in seen.stdout):
+            sys.exit("as_cpu.py: bf16 still shows; the preload did not take effect.")
+        if args.profile == "avx2" and "AVX512" in seen.stdout:
+            sys.exit("as_cpu.py: AVX-512 still shows; the preload did not take effect.")
+        code = subprocess.run(command, env=env).returncode
+    if code < 0:  # the command died of a signal: so does this launcher, as a shell reports it
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()
