@@ -58,6 +58,12 @@ PROBE = (
 )
 
 
+def refuse(message: str) -> None:
+    """One line on stderr and exit status 2, as rhetoric's own commands refuse."""
+    print(message, file=sys.stderr)
+    sys.exit(2)
+
+
 def masks_spec(masks: dict[str, int]) -> str:
     """AS_CPU_MASKS for hide_cpu_features.c.
 
@@ -112,14 +118,14 @@ def main() -> None:
         parser.error("give the command to run after --")
     with tempfile.TemporaryDirectory(prefix="as-cpu-") as work:
         env = prepared_environment(args.profile, Path(work))
-        seen = subprocess.run(
-            [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
-        )
+        seen = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
+        if seen.returncode != 0:
+            refuse(f"as_cpu.py: the probe failed under {args.profile}: {seen.stderr.strip()}")
         print(seen.stdout, end="", flush=True)
         if args.profile == "vnni-no-bf16" and ("BF16" in seen.stdout.split() or "bf16 True" in seen.stdout):
-            sys.exit("as_cpu.py: bf16 still shows; the preload did not take effect.")
+            refuse("as_cpu.py: bf16 still shows; the preload did not take effect.")
         if args.profile == "avx2" and "AVX512" in seen.stdout:
-            sys.exit("as_cpu.py: AVX-512 still shows; the preload did not take effect.")
+            refuse("as_cpu.py: AVX-512 still shows; the preload did not take effect.")
         code = subprocess.run(command, env=env).returncode
     if code < 0:  # the command died of a signal: so does this launcher, as a shell reports it
         signal.signal(-code, signal.SIG_DFL)

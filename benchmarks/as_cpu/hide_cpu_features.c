@@ -151,7 +151,7 @@ __attribute__((constructor)) static void start(void) {
     cpuinfo_copy = getenv("AS_CPU_CPUINFO");
     struct sigaction handler = {0};
     handler.sa_sigaction = on_segv;
-    handler.sa_flags = SA_SIGINFO;
+    handler.sa_flags = SA_SIGINFO | SA_ONSTACK; /* the program's alternate stack, where it set one */
     sigemptyset(&handler.sa_mask);
     int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = dlsym(RTLD_NEXT, "sigaction");
     real_sigaction(SIGSEGV, &handler, &program_action);
