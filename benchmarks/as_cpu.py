@@ -16,10 +16,14 @@ onnxruntime, torch and numpy read it, and serves /proc/cpuinfo without their fla
 rhetoric's `embedding.cpu_flags` reads it. It needs Linux's CPUID faulting (flag
 `cpuid_fault`, which KVM guests on recent hosts have); without it the command is refused.
 
-What it is not: the same instructions on another core. The kernels chosen are the ones a
-CPU without the features would run, on this CPU's cores, caches and clock; a real
-Intel Xeon differs in those. Before running the command, a probe prints what OpenVINO and
-torch see, and the run is refused if a hidden feature still shows.
+What it is not: another CPU. The kernels chosen are the ones a CPU without the features
+would run, on this CPU's cores, caches and clock, and the vendor is still this one's (MKL
+and oneDNN choose partly by vendor); a real Intel Xeon differs in those. glibc's string
+functions are chosen before the preload loads (GLIBC_TUNABLES hides AVX-512 from them for
+`avx2`). Before the command, a probe prints what OpenVINO, torch and rhetoric see, and the
+run is refused if bf16 (`vnni-no-bf16`) or AVX-512 and VNNI (`avx2`) still show, or if
+`vnni-no-bf16` finds no VNNI to keep. Each answered CPUID costs a trap (about 40 µs); the
+count is printed at the end (a few hundred, at start-up).
 """
 
 from __future__ import annotations
@@ -37,16 +41,26 @@ HERE = Path(__file__).resolve().parent
 SOURCE = HERE / "as_cpu" / "hide_cpu_features.c"
 
 # CPUID leaf 7 feature bits (Intel SDM vol. 2A, CPUID; AMD APM vol. 3): leaf.subleaf.register=bits
-BF16_AND_AMX = {"7.1.a": 1 << 5, "7.0.d": (1 << 22) | (1 << 23) | (1 << 24) | (1 << 25)}
+BF16_AND_AMX = {
+    "7.0.d": sum(1 << bit for bit in (22, 23, 24, 25)),  # AMX-BF16 AVX512-FP16 AMX-TILE AMX-INT8
+    "7.1.a": (1 << 5) | (1 << 21),  # AVX512-BF16 AMX-FP16
+    "7.1.d": sum(1 << bit for bit in (5, 8, 19)),  # AVX-NE-CONVERT AMX-COMPLEX AVX10
+}
 AVX512_AND_VNNI = {
     "7.0.b": sum(1 << bit for bit in (16, 17, 21, 26, 27, 28, 30, 31)),  # F DQ IFMA PF ER CD BW VL
     "7.0.c": sum(1 << bit for bit in (1, 6, 11, 12, 14)),  # VBMI VBMI2 VNNI BITALG VPOPCNTDQ
     "7.0.d": sum(1 << bit for bit in (2, 3, 8, 22, 23, 24, 25)),  # 4VNNIW 4FMAPS VP2INTERSECT FP16 AMX
-    "7.1.a": (1 << 4) | (1 << 5),  # AVX-VNNI, AVX512-BF16
+    "7.1.a": sum(1 << bit for bit in (4, 5, 21, 23)),  # AVX-VNNI AVX512-BF16 AMX-FP16 AVX-IFMA
+    "7.1.d": sum(1 << bit for bit in (4, 5, 8, 10, 19)),  # AVX-VNNI-INT8 -NE-CONVERT AMX-COMPLEX -INT16 AVX10
 }
+# /proc/cpuinfo's names for the same features
+BF16_FLAGS = re.compile(r"^(avx512_bf16|avx512_fp16|amx_\w+|avx_ne_convert|avx10\w*)$")
+AVX512_FLAGS = re.compile(r"^(avx512\w*|avx_vnni\w*|amx_\w+|avx_ifma|avx_ne_convert|avx10\w*)$")
+# glibc picks its string functions in the dynamic loader, before the preload can hide anything
+GLIBC_AVX2 = "glibc.cpu.hwcaps=-AVX512F,-AVX512CD,-AVX512BW,-AVX512DQ,-AVX512VL,-AVX512ER,-AVX512PF"
 PROFILES = {
-    "vnni-no-bf16": (BF16_AND_AMX, re.compile(r"^(avx512_bf16|avx512_fp16|amx_\w+)$")),
-    "avx2": (AVX512_AND_VNNI, re.compile(r"^(avx512\w*|avx_vnni\w*|amx_\w+)$")),
+    "vnni-no-bf16": (BF16_AND_AMX, BF16_FLAGS, ""),
+    "avx2": (AVX512_AND_VNNI, AVX512_FLAGS, GLIBC_AVX2),
 }
 PROBE = (
     "import openvino, torch; from rhetoric.encoders import embedding as e; "
@@ -95,8 +109,14 @@ def prepared_environment(profile: str, work: Path) -> dict[str, str]:
             "as_cpu.py: this CPU or kernel has no CPUID faulting (cpuid_fault flag); use another machine."
         )
     library = work / "hide_cpu_features.so"
-    subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(SOURCE), "-ldl"], check=True)
-    masks, hidden = PROFILES[profile]
+    build = ["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(SOURCE), "-ldl"]
+    try:
+        built = subprocess.run(build, capture_output=True, text=True)
+    except FileNotFoundError:
+        refuse("as_cpu.py: could not build the preload: no C compiler `cc`; install gcc.")
+    if built.returncode != 0:
+        refuse(f"as_cpu.py: could not build the preload: {built.stderr.strip().splitlines()[-1:]}")
+    masks, hidden, glibc = PROFILES[profile]
     (work / "cpuinfo").write_text(without_flags(cpuinfo, hidden))
     preload = " ".join(filter(None, [str(library), os.environ.get("LD_PRELOAD", "")]))
     return {
@@ -104,8 +124,16 @@ def prepared_environment(profile: str, work: Path) -> dict[str, str]:
         "LD_PRELOAD": preload,
         "AS_CPU_MASKS": masks_spec(masks),
         "AS_CPU_CPUINFO": str(work / "cpuinfo"),
+        "AS_CPU_STATS": str(work / "stats"),
         "AS_CPU_PROFILE": profile,
+        **({"GLIBC_TUNABLES": glibc} if glibc else {}),
     }
+
+
+def answered(stats: Path) -> tuple[int, int]:
+    """CPUIDs the preload answered, and the processes that reported them at exit."""
+    rows = [line.split() for line in stats.read_text().splitlines()] if stats.is_file() else []
+    return sum(int(count) for _, count in rows), len(rows)
 
 
 def main() -> None:
@@ -118,15 +146,23 @@ def main() -> None:
         parser.error("give the command to run after --")
     with tempfile.TemporaryDirectory(prefix="as-cpu-") as work:
         env = prepared_environment(args.profile, Path(work))
-        seen = subprocess.run([sys.executable, "-c", PROBE], env=env, capture_output=True, text=True)
+        probe_env = {
+            key: value for key, value in env.items() if key != "AS_CPU_STATS"
+        }  # count the command's only
+        seen = subprocess.run([sys.executable, "-c", PROBE], env=probe_env, capture_output=True, text=True)
         if seen.returncode != 0:
             refuse(f"as_cpu.py: the probe failed under {args.profile}: {seen.stderr.strip()}")
         print(seen.stdout, end="", flush=True)
-        if args.profile == "vnni-no-bf16" and ("BF16" in seen.stdout.split() or "bf16 True" in seen.stdout):
-            refuse("as_cpu.py: bf16 still shows; the preload did not take effect.")
-        if args.profile == "avx2" and "AVX512" in seen.stdout:
-            refuse("as_cpu.py: AVX-512 still shows; the preload did not take effect.")
+        bf16, int8_dot = "bf16 True" in seen.stdout, "int8 dot True" in seen.stdout
+        if args.profile == "vnni-no-bf16" and (bf16 or "BF16" in seen.stdout.split() or not int8_dot):
+            refuse(
+                "as_cpu.py: vnni-no-bf16 needs a CPU with AVX512-VNNI whose bf16 the preload hides; not here."
+            )
+        if args.profile == "avx2" and ("AVX512" in seen.stdout or int8_dot):
+            refuse("as_cpu.py: AVX-512 or VNNI still shows; the preload did not take effect.")
         code = subprocess.run(command, env=env).returncode
+        count, processes = answered(Path(work) / "stats")
+        print(f"as_cpu.py: {count} CPUID instructions answered in {processes} process(es)", file=sys.stderr)
     if code < 0:  # the command died of a signal: so does this launcher, as a shell reports it
         signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)

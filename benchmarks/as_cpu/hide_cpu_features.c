@@ -1,6 +1,6 @@
 /* Hide CPU features from one process and its children (LD_PRELOAD), so that a benchmark
  * measures what a CPU without them would run: see benchmarks/as_cpu.py, which builds this
- * file and sets its two environment variables.
+ * file and sets its environment variables.
  *
  * Why our own code: the libraries we benchmark (OpenVINO's oneDNN, onnxruntime, torch,
  * numpy) pick their kernels from the CPUID instruction, and none offers a switch that hides
@@ -8,16 +8,22 @@
  * here. Linux's CPUID faulting (arch_prctl ARCH_SET_CPUID, CPU flag `cpuid_fault`) makes
  * every CPUID raise SIGSEGV; the handler below runs the real instruction, clears the hidden
  * bits and returns the result, as a CPU without those features would. rhetoric itself reads
- * /proc/cpuinfo (embedding.cpu_flags), so opening that file yields a copy without the
- * hidden flags.
+ * /proc/cpuinfo (embedding.cpu_flags), so opening that file by its absolute path yields a
+ * copy without the hidden flags.
  *
  *   AS_CPU_MASKS    leaf.subleaf.register=hexbits,...  e.g. 7.1.a=20 clears AVX512_BF16
  *   AS_CPU_CPUINFO  path of the /proc/cpuinfo copy to serve in its place
+ *   AS_CPU_STATS    file to which each process appends "pid CPUIDs-answered" at exit
  *
  * Faulting is per thread, inherited by threads and fork()ed children and switched off by
  * execve; LD_PRELOAD carries this library into exec()ed children, whose constructor turns
- * it on again. A SIGSEGV handler installed later by the program (Python's faulthandler) is
- * recorded instead of installed and called for every SIGSEGV that is not a CPUID.
+ * it on again. What runs before that constructor sees the real CPU: the dynamic loader,
+ * and so glibc's own string functions (as_cpu.py sets GLIBC_TUNABLES for those).
+ *
+ * The program keeps its signal handling: a SIGSEGV handler it installs later (Python's
+ * faulthandler) is recorded instead of installed and called for every SIGSEGV that is not
+ * a CPUID, and SIGSEGV is never blocked (a CPUID in a thread that blocked it would kill the
+ * process), which the program cannot notice unless it raises SIGSEGV itself.
  */
 #define _GNU_SOURCE
 #include <asm/prctl.h>
@@ -49,6 +55,9 @@ static int mask_count;
 static const char *cpuinfo_copy;
 static struct sigaction program_action; /* what the program asked for SIGSEGV */
 static int ready;
+static unsigned long answered; /* CPUIDs answered by this process */
+
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
 
 static void cpuid_faulting(int on) { syscall(SYS_arch_prctl, ARCH_SET_CPUID, on ? 0 : 1); }
 
@@ -61,36 +70,93 @@ static void on_segv(int sig, siginfo_t *info, void *context) {
         cpuid_faulting(0);
         __cpuid_count(leaf, subleaf, out[0], out[1], out[2], out[3]);
         cpuid_faulting(1);
-        for (int i = 0; i < mask_count; i++)
+        for (int i = 0; i < mask_count; i++) /* masks name leaf 7 subleaves: ECX is an input there */
             if (masks[i].leaf == leaf && masks[i].subleaf == subleaf) out[masks[i].reg] &= ~masks[i].bits;
         regs[REG_RAX] = out[0];
         regs[REG_RBX] = out[1];
         regs[REG_RCX] = out[2];
         regs[REG_RDX] = out[3];
         regs[REG_RIP] += 2;
+        __atomic_add_fetch(&answered, 1, __ATOMIC_RELAXED);
         return;
     }
-    if (program_action.sa_flags & SA_SIGINFO) {
-        program_action.sa_sigaction(sig, info, context);
-    } else if (program_action.sa_handler != SIG_DFL && program_action.sa_handler != SIG_IGN) {
-        program_action.sa_handler(sig);
-    } else { /* default: die of this fault as the program would have */
-        signal(SIGSEGV, SIG_DFL);
+    struct sigaction program = program_action;
+    if (program.sa_handler == SIG_IGN && info->si_code <= 0) return; /* a kill() the program ignores */
+    if (program.sa_handler != SIG_DFL && program.sa_handler != SIG_IGN) {
+        if (program.sa_flags & SA_SIGINFO)
+            program.sa_sigaction(sig, info, context);
+        else
+            program.sa_handler(sig);
+        return;
     }
+    /* the default: die of this signal as the program would have */
+    struct sigaction fallback = {0};
+    fallback.sa_handler = SIG_DFL;
+    real_sigaction(SIGSEGV, &fallback, NULL);
+    if (info->si_code <= 0) raise(sig); /* sent by kill(): it will not come again by itself */
+}
+
+/* The program's own SIGSEGV handler, recorded in place of installing it. */
+static int record(const struct sigaction *act, struct sigaction *oldact) {
+    struct sigaction previous = program_action;
+    if (act) program_action = *act;
+    if (oldact) *oldact = previous;
+    return 0;
 }
 
 int sigaction(int signum, const struct sigaction *act, struct sigaction *oldact) {
-    static int (*next)(int, const struct sigaction *, struct sigaction *);
-    if (!next) next = dlsym(RTLD_NEXT, "sigaction");
-    if (!ready || signum != SIGSEGV) return next(signum, act, oldact);
-    if (oldact) *oldact = program_action;
-    if (act) program_action = *act;
-    return 0;
+    if (!real_sigaction) real_sigaction = dlsym(RTLD_NEXT, "sigaction");
+    if (!ready || signum != SIGSEGV) return real_sigaction(signum, act, oldact);
+    return record(act, oldact);
+}
+
+int __sigaction(int signum, const struct sigaction *act, struct sigaction *oldact) {
+    return sigaction(signum, act, oldact);
+}
+
+/* signal() and its kin call glibc's internal sigaction, not the one above. */
+static sighandler_t set_handler(int signum, sighandler_t handler, int flags) {
+    struct sigaction act = {0}, old;
+    act.sa_handler = handler;
+    act.sa_flags = flags;
+    sigemptyset(&act.sa_mask);
+    if (sigaction(signum, &act, &old) != 0) return SIG_ERR;
+    return old.sa_handler;
+}
+
+sighandler_t signal(int signum, sighandler_t handler) { return set_handler(signum, handler, SA_RESTART); }
+sighandler_t bsd_signal(int signum, sighandler_t handler) { return set_handler(signum, handler, SA_RESTART); }
+sighandler_t sysv_signal(int signum, sighandler_t handler) {
+    return set_handler(signum, handler, SA_RESETHAND | SA_NODEFER);
+}
+
+/* Keep SIGSEGV deliverable: the kernel kills a process whose CPUID faults while it is blocked. */
+static const sigset_t *without_segv(int how, const sigset_t *set, sigset_t *copy) {
+    if (!ready || !set || how == SIG_UNBLOCK) return set;
+    *copy = *set;
+    sigdelset(copy, SIGSEGV);
+    return copy;
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+    static int (*next)(int, const sigset_t *, sigset_t *);
+    if (!next) next = dlsym(RTLD_NEXT, "sigprocmask");
+    sigset_t copy;
+    return next(how, without_segv(how, set, &copy), old);
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+    static int (*next)(int, const sigset_t *, sigset_t *);
+    if (!next) next = dlsym(RTLD_NEXT, "pthread_sigmask");
+    sigset_t copy;
+    return next(how, without_segv(how, set, &copy), old);
 }
 
 static const char *redirected(const char *path) {
     return cpuinfo_copy && path && strcmp(path, "/proc/cpuinfo") == 0 ? cpuinfo_copy : path;
 }
+
+#define NEEDS_MODE(flags) (((flags) & O_CREAT) || ((flags) & O_TMPFILE) == O_TMPFILE)
 
 #define OPEN_LIKE(name)                                                    \
     int name(const char *path, int flags, ...) {                           \
@@ -98,12 +164,22 @@ static const char *redirected(const char *path) {
         if (!next) next = dlsym(RTLD_NEXT, #name);                         \
         va_list args;                                                      \
         va_start(args, flags);                                             \
-        mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, mode_t) : 0; \
+        mode_t mode = NEEDS_MODE(flags) ? va_arg(args, mode_t) : 0; \
         va_end(args);                                                      \
         return next(redirected(path), flags, mode);                        \
     }
 OPEN_LIKE(open)
 OPEN_LIKE(open64)
+
+/* What _FORTIFY_SOURCE builds call for open() without a mode. */
+#define OPEN_2_LIKE(name)                                                  \
+    int name(const char *path, int flags) {                                \
+        static int (*next)(const char *, int);                             \
+        if (!next) next = dlsym(RTLD_NEXT, #name);                         \
+        return next(redirected(path), flags);                              \
+    }
+OPEN_2_LIKE(__open_2)
+OPEN_2_LIKE(__open64_2)
 
 #define OPENAT_LIKE(name)                                                  \
     int name(int dir, const char *path, int flags, ...) {                  \
@@ -111,12 +187,21 @@ OPEN_LIKE(open64)
         if (!next) next = dlsym(RTLD_NEXT, #name);                         \
         va_list args;                                                      \
         va_start(args, flags);                                             \
-        mode_t mode = (flags & (O_CREAT | O_TMPFILE)) ? va_arg(args, mode_t) : 0; \
+        mode_t mode = NEEDS_MODE(flags) ? va_arg(args, mode_t) : 0; \
         va_end(args);                                                      \
         return next(dir, redirected(path), flags, mode);                   \
     }
 OPENAT_LIKE(openat)
 OPENAT_LIKE(openat64)
+
+#define OPENAT_2_LIKE(name)                                                \
+    int name(int dir, const char *path, int flags) {                       \
+        static int (*next)(int, const char *, int);                        \
+        if (!next) next = dlsym(RTLD_NEXT, #name);                         \
+        return next(dir, redirected(path), flags);                         \
+    }
+OPENAT_2_LIKE(__openat_2)
+OPENAT_2_LIKE(__openat64_2)
 
 #define FOPEN_LIKE(name)                                                   \
     FILE *name(const char *path, const char *how) {                        \
@@ -144,16 +229,27 @@ static void parse_masks(const char *text) {
     }
 }
 
+__attribute__((destructor)) static void stop(void) {
+    const char *stats = getenv("AS_CPU_STATS");
+    if (!ready || !stats) return;
+    FILE *out = fopen(stats, "a");
+    if (!out) return;
+    fprintf(out, "%d %lu\n", (int)getpid(), answered);
+    fclose(out);
+}
+
 __attribute__((constructor)) static void start(void) {
     const char *spec = getenv("AS_CPU_MASKS");
     if (!spec) return;
     parse_masks(spec);
     cpuinfo_copy = getenv("AS_CPU_CPUINFO");
+    real_sigaction = dlsym(RTLD_NEXT, "sigaction");
     struct sigaction handler = {0};
     handler.sa_sigaction = on_segv;
-    handler.sa_flags = SA_SIGINFO | SA_ONSTACK; /* the program's alternate stack, where it set one */
+    /* NODEFER: a CPUID inside the program's own SIGSEGV handler is answered too;
+       ONSTACK: the program's alternate signal stack, where it set one */
+    handler.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
     sigemptyset(&handler.sa_mask);
-    int (*real_sigaction)(int, const struct sigaction *, struct sigaction *) = dlsym(RTLD_NEXT, "sigaction");
     real_sigaction(SIGSEGV, &handler, &program_action);
     if (syscall(SYS_arch_prctl, ARCH_SET_CPUID, 0) != 0) {
         fprintf(stderr, "hide_cpu_features: this CPU or kernel has no CPUID faulting (flag cpuid_fault)\n");
