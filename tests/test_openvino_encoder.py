@@ -114,13 +114,17 @@ def test_a_quantization_below_its_bar_gives_way_to_the_next(
 
 def test_the_store_names_the_recipe_it_holds() -> None:
     """RECIPE (what a cached quantization must match) and the store key of int8-static change
-    together: a new recipe under the old key would mix two quantizations' vectors in one store.
-    Update both (and this pair) when QUANTIZATIONS changes."""
+    together with every setting of QUANTIZATIONS (alpha and bar included): a new recipe under
+    the old names would keep old quantizations and mix two kinds of vectors in one store.
+    When this fails, rename the changed quantization and the store key, then update the pins."""
+    assert (
+        Quantization("every-matmul-int8-sq0.85", False, 0.85, 0.9945),
+        Quantization("gelu-fed-fp32", True, None, -1.0),
+    ) == QUANTIZATIONS
     assert (RECIPE, BACKEND_RECIPES["int8-static"]) == (
         "nncf-transformer-every-matmul-int8-sq0.85-else-gelu-fed-fp32",
         "ov-int8-static-sq85-else-ffn-fp32",
     )
-    assert all(str(q.smooth_quant_alpha) in q.name for q in QUANTIZATIONS if q.smooth_quant_alpha)
 
 
 def test_without_held_out_paragraphs_the_safest_quantization_is_kept(

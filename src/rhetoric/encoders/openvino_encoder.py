@@ -91,7 +91,9 @@ QUANTIZATIONS = (
     Quantization("gelu-fed-fp32", True, None, -1.0),
 )
 # How the model is quantized, recorded in embedder.json: a quantization made another way is
-# redone (and its vectors are stored under another name: embedding.BACKEND_RECIPES).
+# redone (and its vectors are stored under another name: embedding.BACKEND_RECIPES). It is
+# built from the names alone, so a changed setting needs a new name: a test pins every
+# setting of QUANTIZATIONS beside this name and the store key, and fails until they change together.
 RECIPE = "nncf-transformer-" + "-else-".join(q.name for q in QUANTIZATIONS)
 
 
