@@ -118,8 +118,11 @@ def cpu_supports_int8_dot() -> bool:
     """True where the CPU has int8 dot-product instructions (AVX512-VNNI, AVX-VNNI or AMX-INT8).
     There int8-static ran the fine-tuned all-mpnet-base-v2 at 4.5x plain sentence-transformers
     fp32 with every matrix product in int8 (an AMD EPYC with AVX512-VNNI, the rest in f32 or
-    bf16 alike; benchmarks/RESULTS.md, session 10); with AVX2 alone an int8 product takes two
-    instructions and int8-static ran at 0.92-0.97x (earlier recipe), slower than fp32."""
+    bf16 alike; benchmarks/RESULTS.md, session 10, and session 11 with bf16 hidden from the
+    CPU by benchmarks/as_cpu.py). With AVX2 alone an int8 product takes two instructions:
+    int8-static ran at 0.92-1.33x with the earlier recipe (sessions 3-8) and at 1.13x with
+    every product in int8 (session 11, as_cpu.py avx2), about 15% over fp32, and onnxruntime's
+    `int8` fails the 0.99 cosine gate on real text there, so `auto` keeps fp32."""
     return bool(re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", cpu_flags()))
 
 
@@ -212,10 +215,10 @@ def choose_backend(backend: str, device: str) -> str:
     int8-static on CPUs with int8 dot-product instructions (VNNI or AMX) where OpenVINO is
     installed, its other operations in bf16 where the CPU has native bf16 (`rest_precision`);
     bf16 on GPUs and on CPUs with native bf16 but no VNNI; fp32 elsewhere (on AVX2 alone
-    int8-static is slower than fp32). On an AMD EPYC with AVX512-VNNI and -BF16 the
-    fine-tuned all-mpnet-base-v2 embedded at about 4.5x plain sentence-transformers fp32 with
-    int8-static, its rest in bf16 or in f32, and 1.8x with torch bf16 (benchmarks/RESULTS.md,
-    sessions 9 and 10). int8-static is kept
+    int8-static gains about 15% at most: `cpu_supports_int8_dot`). On an AMD EPYC with
+    AVX512-VNNI and -BF16 the fine-tuned all-mpnet-base-v2 embedded at about 4.5x plain
+    sentence-transformers fp32 with int8-static, its rest in bf16 or in f32, and 1.8x with
+    torch bf16 (benchmarks/RESULTS.md, sessions 9-11). int8-static is kept
     only where its vectors stay close to fp32's (`factory.check_int8_static`, which falls back
     to the torch backend with one warning); it is quantized once per encoder and store (a
     minute or two for all-mpnet-base-v2 on that CPU), then cached. An explicit backend is
