@@ -121,8 +121,9 @@ def cpu_supports_int8_dot() -> bool:
     bf16 alike; benchmarks/RESULTS.md, session 10, and session 11 with bf16 hidden from the
     CPU by benchmarks/as_cpu.py). With AVX2 alone an int8 product takes two instructions:
     int8-static ran at 0.92-1.33x with the earlier recipe (sessions 3-8) and at 1.13x with
-    every product in int8 (session 11, as_cpu.py avx2), about 15% over fp32, and onnxruntime's
-    `int8` fails the 0.99 cosine gate on real text there, so `auto` keeps fp32."""
+    every product in int8 (session 11, as_cpu.py avx2) but scored realdev macro-F1 0.869
+    against fp32's 0.881, and onnxruntime's `int8` fails the 0.99 cosine gate on real text
+    there, so `auto` keeps fp32."""
     return bool(re.search(r"\b(avx512_vnni|avx_vnni|amx_int8)\b", cpu_flags()))
 
 
@@ -215,7 +216,7 @@ def choose_backend(backend: str, device: str) -> str:
     int8-static on CPUs with int8 dot-product instructions (VNNI or AMX) where OpenVINO is
     installed, its other operations in bf16 where the CPU has native bf16 (`rest_precision`);
     bf16 on GPUs and on CPUs with native bf16 but no VNNI; fp32 elsewhere (on AVX2 alone
-    int8-static gains about 15% at most: `cpu_supports_int8_dot`). On an AMD EPYC with
+    neither int8 path holds the real-text gate: `cpu_supports_int8_dot`). On an AMD EPYC with
     AVX512-VNNI and -BF16 the fine-tuned all-mpnet-base-v2 embedded at about 4.5x plain
     sentence-transformers fp32 with int8-static, its rest in bf16 or in f32, and 1.8x with
     torch bf16 (benchmarks/RESULTS.md, sessions 9-11). int8-static is kept
