@@ -29,6 +29,7 @@ count is printed at the end (a few hundred, at start-up).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import signal
@@ -62,13 +63,12 @@ PROFILES = {
     "vnni-no-bf16": (BF16_AND_AMX, BF16_FLAGS, ""),
     "avx2": (AVX512_AND_VNNI, AVX512_FLAGS, GLIBC_AVX2),
 }
+# What the libraries see under the preload, as one JSON line
 PROBE = (
-    "import openvino, torch; from rhetoric.encoders import embedding as e; "
-    "capabilities = openvino.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'); "
-    "print('OpenVINO CPU capabilities:', ' '.join(capabilities)); "
-    "print('torch CPU capability:', torch.backends.cpu.get_cpu_capability()); "
-    "print('rhetoric sees: bf16', e.cpu_supports_bf16(), '| int8 dot', e.cpu_supports_int8_dot(), "
-    "'| int8-static rest in', e.rest_precision())"
+    "import json, openvino, torch; from rhetoric.encoders import embedding as e; "
+    "print(json.dumps({'openvino': openvino.Core().get_property('CPU', 'OPTIMIZATION_CAPABILITIES'), "
+    "'torch': torch.backends.cpu.get_cpu_capability(), 'bf16': e.cpu_supports_bf16(), "
+    "'int8_dot': e.cpu_supports_int8_dot(), 'rest': e.rest_precision()}))"
 )
 
 
@@ -105,9 +105,7 @@ def prepared_environment(profile: str, work: Path) -> dict[str, str]:
     return the environment that hides `profile`'s features."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
     if not re.search(r"\bcpuid_fault\b", cpuinfo):
-        sys.exit(
-            "as_cpu.py: this CPU or kernel has no CPUID faulting (cpuid_fault flag); use another machine."
-        )
+        refuse("as_cpu.py: this CPU or kernel has no CPUID faulting (cpuid_fault flag); use another machine.")
     library = work / "hide_cpu_features.so"
     build = ["cc", "-O2", "-shared", "-fPIC", "-o", str(library), str(SOURCE), "-ldl"]
     try:
@@ -146,19 +144,25 @@ def main() -> None:
         parser.error("give the command to run after --")
     with tempfile.TemporaryDirectory(prefix="as-cpu-") as work:
         env = prepared_environment(args.profile, Path(work))
-        probe_env = {
-            key: value for key, value in env.items() if key != "AS_CPU_STATS"
-        }  # count the command's only
-        seen = subprocess.run([sys.executable, "-c", PROBE], env=probe_env, capture_output=True, text=True)
-        if seen.returncode != 0:
-            refuse(f"as_cpu.py: the probe failed under {args.profile}: {seen.stderr.strip()}")
-        print(seen.stdout, end="", flush=True)
-        bf16, int8_dot = "bf16 True" in seen.stdout, "int8 dot True" in seen.stdout
-        if args.profile == "vnni-no-bf16" and (bf16 or "BF16" in seen.stdout.split() or not int8_dot):
+        probe_env = {key: value for key, value in env.items() if key != "AS_CPU_STATS"}  # count the command
+        probed = subprocess.run([sys.executable, "-c", PROBE], env=probe_env, capture_output=True, text=True)
+        if probed.returncode != 0:
+            refuse(f"as_cpu.py: the probe failed under {args.profile}: {probed.stderr.strip()}")
+        seen = json.loads(probed.stdout.splitlines()[-1])
+        print("OpenVINO CPU capabilities:", " ".join(seen["openvino"]))
+        print("torch CPU capability:", seen["torch"])
+        rest = seen["rest"]
+        print(
+            f"rhetoric sees: bf16 {seen['bf16']} | int8 dot {seen['int8_dot']} | int8-static rest in {rest}"
+        )
+        sys.stdout.flush()
+        if args.profile == "vnni-no-bf16" and (
+            seen["bf16"] or "BF16" in seen["openvino"] or not seen["int8_dot"]
+        ):
             refuse(
                 "as_cpu.py: vnni-no-bf16 needs a CPU with AVX512-VNNI whose bf16 the preload hides; not here."
             )
-        if args.profile == "avx2" and ("AVX512" in seen.stdout or int8_dot):
+        if args.profile == "avx2" and (seen["torch"].startswith("AVX512") or seen["int8_dot"]):
             refuse("as_cpu.py: AVX-512 or VNNI still shows; the preload did not take effect.")
         code = subprocess.run(command, env=env).returncode
         count, processes = answered(Path(work) / "stats")

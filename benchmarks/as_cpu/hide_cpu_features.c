@@ -114,8 +114,13 @@ int __sigaction(int signum, const struct sigaction *act, struct sigaction *oldac
     return sigaction(signum, act, oldact);
 }
 
-/* signal() and its kin call glibc's internal sigaction, not the one above. */
-static sighandler_t set_handler(int signum, sighandler_t handler, int flags) {
+/* signal() and its kin call glibc's internal sigaction, not the one above: for SIGSEGV they
+   go through it, every other signal is left to glibc's own function of that name. */
+static sighandler_t set_handler(const char *name, int signum, sighandler_t handler, int flags) {
+    if (!ready || signum != SIGSEGV) {
+        sighandler_t (*next)(int, sighandler_t) = dlsym(RTLD_NEXT, name);
+        return next(signum, handler);
+    }
     struct sigaction act = {0}, old;
     act.sa_handler = handler;
     act.sa_flags = flags;
@@ -124,10 +129,14 @@ static sighandler_t set_handler(int signum, sighandler_t handler, int flags) {
     return old.sa_handler;
 }
 
-sighandler_t signal(int signum, sighandler_t handler) { return set_handler(signum, handler, SA_RESTART); }
-sighandler_t bsd_signal(int signum, sighandler_t handler) { return set_handler(signum, handler, SA_RESTART); }
+sighandler_t signal(int signum, sighandler_t handler) {
+    return set_handler("signal", signum, handler, SA_RESTART);
+}
+sighandler_t bsd_signal(int signum, sighandler_t handler) {
+    return set_handler("bsd_signal", signum, handler, SA_RESTART);
+}
 sighandler_t sysv_signal(int signum, sighandler_t handler) {
-    return set_handler(signum, handler, SA_RESETHAND | SA_NODEFER);
+    return set_handler("sysv_signal", signum, handler, SA_RESETHAND | SA_NODEFER);
 }
 
 /* Keep SIGSEGV deliverable: the kernel kills a process whose CPUID faults while it is blocked. */

@@ -200,10 +200,9 @@ def backend_recipe(backend: str) -> str:
     'fp32'
     """
     recipe = BACKEND_RECIPES[backend]
-    if backend in OPENVINO_BACKENDS and not cpu_supports_int8_dot():
-        recipe += "-no-int8-dot"
-    if backend in OPENVINO_BACKENDS and rest_precision() == "bf16":
-        recipe += "-rest-bf16"
+    if backend in OPENVINO_BACKENDS:
+        recipe += "-no-int8-dot" if not cpu_supports_int8_dot() else ""
+        recipe += "-rest-bf16" if rest_precision() == "bf16" else ""
     return recipe
 
 
